@@ -1,0 +1,1 @@
+"""Kitemark Registry: assessed health technology and signed "good to go" certificates."""

@@ -1,0 +1,1 @@
+"""HTTP layer: controllers, guards, dependency providers and the one error→HTTP mapping."""

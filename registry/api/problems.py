@@ -1,0 +1,162 @@
+"""The one mapping from errors to RFC 9457 problem documents.
+
+Domain errors map by class; Litestar's own HTTP errors keep their status; anything else is a
+500 whose body says nothing about the cause (the log has it). Denied requests are logged here.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.plugins.problem_details import ProblemDetailsException
+
+from registry.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    RegistryError,
+    Unauthenticated,
+)
+from schemas.base import Problem
+
+security_log = logging.getLogger("registry.security")
+error_log = logging.getLogger("registry.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_STATUS: dict[type[RegistryError], tuple[int, str]] = {
+    Unauthenticated: (401, "unauthenticated"),
+    Forbidden: (403, "forbidden"),
+    NotFound: (404, "not-found"),
+    Conflict: (409, "conflict"),
+    PreconditionFailed: (412, "precondition-failed"),
+    InvalidInput: (422, "invalid-input"),
+    PreconditionRequired: (428, "precondition-required"),
+}
+_DENIED = {401, 403, 404}
+
+
+def _problem_type(slug: str) -> str:
+    return f"urn:kitemark:problem:{slug}"
+
+
+def _respond(
+    request: Request[Any, Any, Any],
+    status: int,
+    slug: str,
+    detail: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    if status in _DENIED:
+        security_log.warning(
+            "denied %s %s -> %d (%s) from %s",
+            request.method,
+            request.url.path,
+            status,
+            detail,
+            request.client.host if request.client else "?",
+        )
+    return ProblemDetailsException(
+        status_code=status,
+        type_=_problem_type(slug),
+        title=HTTPStatus(status).phrase,
+        detail=detail,
+        extra=extra,
+        headers=headers,
+    ).to_response(request)
+
+
+def registry_error_handler(request: Request[Any, Any, Any], exc: RegistryError) -> Response[Any]:
+    """Map a domain error to its problem document."""
+    for cls in type(exc).__mro__:
+        if cls in _STATUS:
+            status, slug = _STATUS[cls]
+            break
+    else:  # a RegistryError subclass nobody mapped is our bug, not the client's
+        return unexpected_error_handler(request, exc)
+    extra = {"field": exc.field} if exc.field else None
+    headers = {"WWW-Authenticate": 'Bearer realm="kitemark"'} if status == 401 else None
+    return _respond(request, status, slug, exc.detail, extra, headers)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Keep Litestar's status for its own errors, in problem+json form."""
+    status = exc.status_code
+    if status >= 500:
+        return unexpected_error_handler(request, exc)
+    if isinstance(exc, ValidationException):
+        errors = _validation_errors(exc.extra)
+        extra: dict[str, Any] = {"errors": errors}
+        if errors and errors[0].get("field"):
+            extra["field"] = errors[0]["field"]
+        detail = "; ".join(e["message"] for e in errors) or str(exc.detail)
+        return _respond(request, status, "invalid-request", detail, extra)
+    slug = HTTPStatus(status).phrase.lower().replace(" ", "-")
+    return _respond(request, status, slug, str(exc.detail), None, exc.headers)
+
+
+def _validation_errors(extra: Any) -> list[dict[str, str]]:
+    errors = []
+    for item in extra if isinstance(extra, list) else []:
+        if isinstance(item, dict):
+            entry = {"message": str(item.get("message", "invalid value"))}
+            if item.get("key"):
+                entry["field"] = str(item["key"])
+            if item.get("source"):
+                entry["source"] = str(item["source"])
+            errors.append(entry)
+    return errors
+
+
+def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A 500 that says nothing of the cause; the traceback goes to the log only."""
+    error_log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return ProblemDetailsException(
+        status_code=500,
+        type_=_problem_type("internal-error"),
+        title=HTTPStatus.INTERNAL_SERVER_ERROR.phrase,
+        detail="the registry could not complete this request; it has been logged",
+    ).to_response(request)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    RegistryError: registry_error_handler,
+    HTTPException: http_error_handler,
+    Exception: unexpected_error_handler,
+}
+
+_DESCRIPTIONS = {
+    400: "The request is malformed or fails schema validation",
+    401: "No valid API token",
+    403: "The token's role may not do this",
+    404: "No such object, or not one the caller may see",
+    409: "Conflicts with the current state",
+    412: "If-Match names a stale version",
+    413: "The body is larger than allowed",
+    415: "The media type is not accepted",
+    422: "Well-formed input that breaks a registry rule",
+    428: "If-Match is required",
+    429: "Too many requests from this client",
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI declarations of the problem responses an operation can give."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_DESCRIPTIONS[status],
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for status in statuses
+    }

@@ -1,0 +1,72 @@
+"""create_app(): wiring only — routes, error mapping, OpenAPI, database pool."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.problem_details import ProblemDetailsPlugin
+from piccolo.engine.postgres import PostgresEngine
+
+from registry.api.audit import AuditController
+from registry.api.identity import OrganisationController, TokenController, UserController
+from registry.api.problems import EXCEPTION_HANDLERS
+from registry.api.system import MeController, health
+from registry.db import engine
+from registry.settings import Settings, get_settings
+
+
+@asynccontextmanager
+async def _database_pool(_: Litestar) -> AsyncIterator[None]:
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        await db.start_connection_pool()
+        try:
+            yield
+        finally:
+            await db.close_connection_pool()
+    else:
+        yield
+
+
+def openapi_config() -> OpenAPIConfig:
+    """The OpenAPI document's metadata; /schema serves it with its docs UIs."""
+    return OpenAPIConfig(
+        title="Kitemark Registry",
+        version="1",
+        description=(
+            "Suppliers submit evidence dossiers, reviewers score them against published criteria,"
+            " and the registry issues signed 'good to go' certificates anyone can verify."
+        ),
+        path="/schema",
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(
+                    type="http", scheme="bearer", description="An API token: mkr_…"
+                )
+            }
+        ),
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the ASGI application."""
+    settings = settings or get_settings()
+    return Litestar(
+        route_handlers=[
+            health,
+            MeController,
+            OrganisationController,
+            UserController,
+            TokenController,
+            AuditController,
+        ],
+        plugins=[ProblemDetailsPlugin()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=openapi_config(),
+        lifespan=[_database_pool],
+    )

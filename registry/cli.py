@@ -1,0 +1,160 @@
+"""The ``registry`` command: serve, migrate, bootstrap, tokens, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from registry.settings import get_settings
+
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def write_secret_file(path: Path, secret: str) -> None:
+    """Write ``secret`` to a new file readable by its owner only (0600 from creation)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    os.chmod(path, 0o600)
+
+
+@click.group()
+def main() -> None:
+    """Kitemark Registry: assessed health technology, signed certificates anyone can verify."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default REGISTRY_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default REGISTRY_PORT or 8000).")
+@click.option("--workers", default=1, show_default=True, help="Worker processes.")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the API and pages with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "registry.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        proxy_headers=False,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply every Piccolo migration not yet applied."""
+    from registry.migrations import upgrade as run_upgrade
+
+    _run(run_upgrade())
+    click.echo("database is up to date")
+
+
+@main.group()
+def admin() -> None:
+    """Administrator accounts."""
+
+
+@admin.command()
+@click.option("--email", default="admin@registry.local", show_default=True)
+@click.option("--name", default="Registry administrator", show_default=True)
+def bootstrap(email: str, name: str) -> None:
+    """On first run, create the admin user and token (token written to a 0600 file)."""
+    from registry.services.identity import bootstrap_admin
+
+    settings = get_settings()
+    created = _run(bootstrap_admin(email, name))
+    if created is None:
+        click.echo(f"an admin already exists; its first token file is {settings.admin_token_path}")
+        return
+    write_secret_file(settings.admin_token_path, created.token)
+    click.echo(f"admin token written to {settings.admin_token_path} (mode 0600)")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--email", required=True, help="The user the token acts as.")
+@click.option("--label", default="cli", show_default=True)
+@click.option("--days", type=click.IntRange(1, 730), default=None, help="Days until it expires.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the token to this file (0600) instead of standard output.",
+)
+def token_create(email: str, label: str, days: int | None, out: Path | None) -> None:
+    """Issue a token for a user; shown once."""
+    from registry.services.identity import create_token_for_email
+    from schemas.identity import TokenCreate
+
+    try:
+        created = _run(
+            create_token_for_email(email, TokenCreate(label=label, expires_in_days=days))
+        )
+    except LookupError as e:
+        raise click.ClickException(str(e)) from e
+    if out is not None:
+        write_secret_file(out, created.token)
+        click.echo(f"token {created.details.prefix}… written to {out} (mode 0600)")
+    else:
+        click.echo(created.token)
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute the chain; exit 1 naming the first bad position if it is broken."""
+    from registry.services.audit import verify
+
+    report = _run(verify())
+    if report.intact:
+        click.echo(f"audit chain intact: {report.checked} events verified")
+        return
+    click.echo(
+        f"audit chain BROKEN at position {report.first_bad_position}: {report.reason} "
+        f"({report.checked} events verified before it)",
+        err=True,
+    )
+    sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("openapi/openapi.json"),
+    show_default=True,
+)
+def openapi(out: Path) -> None:
+    """Write the OpenAPI document the app generates (committed; a test checks it)."""
+    from registry.openapi import render_openapi
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(render_openapi())
+    click.echo(f"wrote {out}")

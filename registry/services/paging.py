@@ -1,0 +1,29 @@
+"""Opaque page cursors: base64url of a small canonical JSON object."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import msgspec
+
+from registry.domain.canonical import canonical_json
+from registry.errors import InvalidInput
+
+
+def encode_cursor(position: dict[str, Any]) -> str:
+    """Wrap a page position so clients treat it as opaque."""
+    return base64.urlsafe_b64encode(canonical_json(position)).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str, *, keys: set[str]) -> dict[str, Any]:
+    """Unwrap a cursor made by ``encode_cursor``; anything else is a 422 naming ``cursor``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = msgspec.json.decode(raw)
+    except (binascii.Error, ValueError, msgspec.DecodeError) as e:
+        raise InvalidInput("the cursor is not one this API issued", field="cursor") from e
+    if not isinstance(value, dict) or set(value) != keys:
+        raise InvalidInput("the cursor is not one this API issued", field="cursor")
+    return value

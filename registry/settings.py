@@ -1,0 +1,60 @@
+"""One settings Struct, read from the environment once per process."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every knob the registry reads from its environment (prefix ``REGISTRY_``)."""
+
+    data_dir: Path
+    database_url: str | None
+    host: str
+    port: int
+    base_url: str
+    max_body_bytes: int
+    sqlite_busy_timeout_seconds: float
+    token_default_days: int
+    token_touch_interval_seconds: int
+
+    @property
+    def sqlite_path(self) -> Path:
+        """Where the SQLite database lives when no database URL is set."""
+        return self.data_dir / "registry.sqlite3"
+
+    @property
+    def admin_token_path(self) -> Path:
+        """Where the first run writes the bootstrap admin token (mode 0600)."""
+        return self.data_dir / "admin-token"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"REGISTRY_{name}", default)
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment (no caching: tests call this directly)."""
+    host = _env("HOST", "127.0.0.1")
+    port = int(_env("PORT", "8000"))
+    return Settings(
+        data_dir=Path(_env("DATA_DIR", "var")).resolve(),
+        database_url=os.environ.get("REGISTRY_DATABASE_URL") or None,
+        host=host,
+        port=port,
+        base_url=_env("BASE_URL", f"http://{host}:{port}").rstrip("/"),
+        max_body_bytes=int(_env("MAX_BODY_BYTES", str(1024 * 1024))),
+        sqlite_busy_timeout_seconds=float(_env("SQLITE_BUSY_TIMEOUT", "30")),
+        token_default_days=int(_env("TOKEN_DEFAULT_DAYS", "90")),
+        token_touch_interval_seconds=int(_env("TOKEN_TOUCH_INTERVAL", "60")),
+    )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""HTML pages for practice staff (DESIGN §7)."""

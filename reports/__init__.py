@@ -1,0 +1,1 @@
+"""WeasyPrint templates and rendering: nothing else renders PDFs (DESIGN §8)."""

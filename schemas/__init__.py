@@ -1,0 +1,1 @@
+"""msgspec Structs of the public API: no Litestar, no Piccolo."""

@@ -1,0 +1,31 @@
+"""The two base Structs every request and response derives from (STYLE §4)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+
+class Request(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A request body: keyword-only, unknown fields refused."""
+
+
+class Response(msgspec.Struct, kw_only=True, frozen=True):
+    """A response body: immutable once built."""
+
+
+class Problem(Response, frozen=True):
+    """An RFC 9457 problem document, as every error is returned."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    field: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+UnixTime = Annotated[int, msgspec.Meta(ge=0, description="UTC time in whole seconds")]
+Cursor = Annotated[str, msgspec.Meta(max_length=200, description="opaque page cursor")]
+PageLimit = Annotated[int, msgspec.Meta(ge=1, le=200)]

@@ -1,0 +1,106 @@
+"""Organisations, users, tokens and the caller's identity."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from registry.domain.identity import OrganisationKind, Role
+from schemas.base import Request, Response, UnixTime
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+Label = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class OrganisationCreate(Request):
+    """Register a supplier or assessor organisation."""
+
+    name: Name
+    kind: OrganisationKind
+
+
+class OrganisationOut(Response, frozen=True):
+    """An organisation as the API shows it."""
+
+    id: str
+    name: str
+    kind: OrganisationKind
+    created_at: UnixTime
+
+
+class OrganisationPage(Response, frozen=True):
+    """One page of organisations, oldest first."""
+
+    items: list[OrganisationOut]
+    next_cursor: str | None
+
+
+class UserCreate(Request):
+    """Create a user with one role; suppliers' members and reviewers name their organisation."""
+
+    email: Email
+    name: Name
+    role: Role
+    organisation_id: str | None = None
+
+
+class UserUpdate(Request):
+    """Deactivate (or reactivate) a user; a deactivated user's tokens stop working at once."""
+
+    active: bool
+
+
+class UserOut(Response, frozen=True):
+    """A user as the API shows it."""
+
+    id: str
+    email: str
+    name: str
+    role: Role
+    organisation_id: str | None
+    active: bool
+    created_at: UnixTime
+
+
+class TokenCreate(Request):
+    """Issue a token for a user; it expires after ``expires_in_days`` (default from settings)."""
+
+    label: Label = "api"
+    expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=730)] | None = None
+
+
+class TokenOut(Response, frozen=True):
+    """A token as listings show it: never the secret."""
+
+    id: str
+    user_id: str
+    label: str
+    prefix: str
+    created_at: UnixTime
+    expires_at: UnixTime | None
+    revoked_at: UnixTime | None
+    last_used_at: UnixTime | None
+
+
+class TokenCreated(Response, frozen=True):
+    """A newly issued token: ``token`` is shown this once and never again."""
+
+    token: str
+    details: TokenOut
+
+
+class TokenList(Response, frozen=True):
+    """Every token of one user, newest first."""
+
+    items: list[TokenOut]
+
+
+class Me(Response, frozen=True):
+    """Who the caller is."""
+
+    user: UserOut
+    roles: list[Role]
+    organisation: OrganisationOut | None
+    token_id: str

@@ -1,0 +1,101 @@
+"""Test wiring: one database per run (SQLite file or PostgreSQL), cleaned before every test.
+
+The engine is chosen before any registry module is imported: REGISTRY_TEST_DATABASE_URL set
+(the Makefile's PostgreSQL pass) means PostgreSQL, otherwise a fresh SQLite file in a temp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+_DATA_DIR = tempfile.mkdtemp(prefix="registry-test-")
+os.environ["REGISTRY_DATA_DIR"] = _DATA_DIR
+os.environ["REGISTRY_BASE_URL"] = "http://registry.test"
+if os.environ.get("REGISTRY_TEST_DATABASE_URL"):
+    os.environ["REGISTRY_DATABASE_URL"] = os.environ["REGISTRY_TEST_DATABASE_URL"]
+else:
+    os.environ.pop("REGISTRY_DATABASE_URL", None)
+
+from collections.abc import AsyncIterator  # noqa: E402 — the environment must be set first
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+from litestar import Litestar  # noqa: E402
+from piccolo.engine.postgres import PostgresEngine  # noqa: E402
+
+from registry.app import create_app  # noqa: E402
+from registry.db import engine, is_postgres  # noqa: E402
+from registry.migrations import upgrade  # noqa: E402
+from tests.world import World, make_world  # noqa: E402
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip PostgreSQL-only tests on the SQLite pass (they run in the PostgreSQL pass)."""
+    if os.environ.get("REGISTRY_TEST_DATABASE_URL"):
+        return
+    skip = pytest.mark.skip(reason="PostgreSQL-only; runs in the PostgreSQL pass of make test")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+async def _reset_postgres_schema() -> None:
+    db = engine()
+    await db.run_ddl("DROP SCHEMA IF EXISTS public CASCADE", in_pool=False)
+    await db.run_ddl("CREATE SCHEMA public", in_pool=False)
+
+
+@pytest.fixture(scope="session")
+async def migrated() -> AsyncIterator[None]:
+    """An empty database with every migration applied, once per run."""
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        await _reset_postgres_schema()
+    await upgrade()
+    if isinstance(db, PostgresEngine):
+        await db.start_connection_pool(min_size=2, max_size=20)
+    yield
+    if isinstance(db, PostgresEngine):
+        await db.close_connection_pool()
+
+
+async def _table_names() -> list[str]:
+    from registry.piccolo_app import APP_CONFIG
+
+    return [table._meta.tablename for table in APP_CONFIG.table_classes]
+
+
+@pytest.fixture
+async def db(migrated: None) -> None:
+    """A clean database state for one test: every registry table emptied first."""
+    names = await _table_names()
+    database = engine()
+    if is_postgres():
+        await database.run_ddl(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+    else:
+        async with database.transaction():
+            await database.run_ddl("PRAGMA foreign_keys = OFF")
+            for name in names:
+                # Table names come from our own table classes, never from input.
+                await database.run_ddl(f"DELETE FROM {name}")  # noqa: S608
+
+
+@pytest.fixture
+def app(db: None) -> Litestar:
+    """The application, built as production builds it."""
+    return create_app()
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client speaking to the app in-process, on this event loop."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as http:
+        yield http
+
+
+@pytest.fixture
+async def world(db: None) -> World:
+    """An admin, two supplier organisations with one member each, and reviewers, with tokens."""
+    return await make_world()
