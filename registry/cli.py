@@ -158,3 +158,7 @@ def openapi(out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(render_openapi())
     click.echo(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

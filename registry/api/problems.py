@@ -7,6 +7,7 @@ Domain errors map by class; Litestar's own HTTP errors keep their status; anythi
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -98,19 +99,37 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         extra: dict[str, Any] = {"errors": errors}
         if errors and errors[0].get("field"):
             extra["field"] = errors[0]["field"]
-        detail = "; ".join(e["message"] for e in errors) or str(exc.detail)
-        return _respond(request, status, "invalid-request", detail, extra)
+        detail = "; ".join(
+            f"{e['field']}: {e['message']}" if "field" in e else e["message"] for e in errors
+        )
+        return _respond(request, status, "invalid-request", detail or str(exc.detail), extra)
     slug = HTTPStatus(status).phrase.lower().replace(" ", "-")
     return _respond(request, status, slug, str(exc.detail), None, exc.headers)
+
+
+_AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
+_NAMED_FIELD = re.compile(r"(?:unknown|required) field `([^`]+)`")
+
+
+def _field_of(message: str, key: str | None) -> str | None:
+    # msgspec names the location in its message ("… - at `$.name`", "unknown field `x`");
+    # Litestar's own key for a body error is just "data", which helps nobody.
+    path = match.group(1) if (match := _AT_PATH.search(message)) else ""
+    if named := _NAMED_FIELD.search(message):
+        return f"{path}.{named.group(1)}" if path else named.group(1)
+    if path:
+        return path
+    return key if key and key != "data" else None
 
 
 def _validation_errors(extra: Any) -> list[dict[str, str]]:
     errors = []
     for item in extra if isinstance(extra, list) else []:
         if isinstance(item, dict):
-            entry = {"message": str(item.get("message", "invalid value"))}
-            if item.get("key"):
-                entry["field"] = str(item["key"])
+            message = str(item.get("message", "invalid value"))
+            entry = {"message": message}
+            if field := _field_of(message, item.get("key")):
+                entry["field"] = field
             if item.get("source"):
                 entry["source"] = str(item["source"])
             errors.append(entry)

@@ -119,13 +119,19 @@ class ChainWalker:
         return None
 
     def finish(self, head_position: int, head_hash: str) -> ChainReport:
-        """Compare the walked chain's end with the recorded head (catches deleted newest events)."""
+        """Compare the walked chain's end with the recorded head.
+
+        Shorter than the head: the newest events were deleted. Longer: events were appended
+        behind the head's back. Either way the first position past the agreed part is named.
+        """
         last_position = self.expected_position - 1
-        if last_position != head_position or (last_position and self.prev_hash != head_hash):
+        if last_position != head_position:
             return self._bad(
-                last_position + 1,
+                min(last_position, head_position) + 1,
                 f"chain ends at position {last_position} but its head records {head_position}",
             )
+        if last_position and self.prev_hash != head_hash:
+            return self._bad(last_position, "newest event does not match the recorded head hash")
         return ChainReport(self.checked, None, None)
 
     def _bad(self, position: int, reason: str) -> ChainReport:
