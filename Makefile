@@ -32,6 +32,7 @@ syslibs:
 run: $(STAMP) syslibs
 	$(BIN)/registry db upgrade
 	$(BIN)/registry admin bootstrap
+	$(BIN)/registry criteria publish --builtin
 	$(BIN)/registry serve
 
 # The suite on SQLite, then on PostgreSQL when one answers at REGISTRY_TEST_POSTGRES_URL.

@@ -12,6 +12,8 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from piccolo.engine.postgres import PostgresEngine
 
 from registry.api.audit import AuditController
+from registry.api.criteria import CriteriaSetController
+from registry.api.dossiers import DossierController, ProductController
 from registry.api.identity import OrganisationController, TokenController, UserController
 from registry.api.problems import EXCEPTION_HANDLERS
 from registry.api.system import MeController, health
@@ -63,6 +65,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             UserController,
             TokenController,
             AuditController,
+            CriteriaSetController,
+            ProductController,
+            DossierController,
         ],
         plugins=[ProblemDetailsPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,

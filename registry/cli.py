@@ -123,6 +123,44 @@ def token_create(email: str, label: str, days: int | None, out: Path | None) -> 
 
 
 @main.group()
+def criteria() -> None:
+    """Criteria sets."""
+
+
+@criteria.command("publish")
+@click.argument(
+    "file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False
+)
+@click.option("--builtin", is_flag=True, help="Publish the built-in kitemark-core/1 set.")
+def criteria_publish(file: Path | None, builtin: bool) -> None:
+    """Publish a criteria set document (idempotent for identical content)."""
+    import msgspec
+
+    from registry.errors import RegistryError
+    from registry.services import criteria as service
+    from registry.services.audit import Actor
+
+    if (file is None) == (not builtin):
+        raise click.UsageError("give either FILE or --builtin")
+    try:
+        document = (
+            service.builtin_document()
+            if builtin
+            else service.decode_document(
+                file.read_bytes()  # type: ignore[union-attr]
+            )
+        )
+        published, created = _run(service.publish(Actor("cli"), document))
+    except (msgspec.ValidationError, msgspec.DecodeError) as e:
+        raise click.ClickException(f"not a valid criteria set document: {e}") from e
+    except RegistryError as e:
+        where = f" (at {e.field})" if e.field else ""
+        raise click.ClickException(f"{e.detail}{where}") from e
+    state = "published" if created else "already published"
+    click.echo(f"{published.key}/{published.version} {state}, sha256 {published.sha256}")
+
+
+@main.group()
 def audit() -> None:
     """The hash-chained audit trail."""
 

@@ -6,14 +6,19 @@ what was expected and what was found, and never carry secrets, SQL or stack trac
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class RegistryError(Exception):
     """Base of every error the registry raises on purpose."""
 
-    def __init__(self, detail: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, field: str | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.extra = extra
 
 
 class Unauthenticated(RegistryError):
@@ -42,3 +47,11 @@ class PreconditionFailed(RegistryError):
 
 class PreconditionRequired(RegistryError):
     """A conditional header is required for this change and was missing."""
+
+
+class PayloadTooLarge(RegistryError):
+    """An upload exceeds a configured size limit."""
+
+
+class UnsupportedMediaType(RegistryError):
+    """An upload's bytes are not one of the accepted types."""

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import msgspec
 
+MIB = 1024 * 1024
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every knob the registry reads from its environment (prefix ``REGISTRY_``)."""
@@ -21,11 +23,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sqlite_busy_timeout_seconds: float
     token_default_days: int
     token_touch_interval_seconds: int
+    evidence_max_file_bytes: int
+    evidence_max_dossier_bytes: int
 
     @property
     def sqlite_path(self) -> Path:
         """Where the SQLite database lives when no database URL is set."""
         return self.data_dir / "registry.sqlite3"
+
+    @property
+    def blob_dir(self) -> Path:
+        """Where evidence files and PDFs are stored, by SHA-256."""
+        return self.data_dir / "blobs"
 
     @property
     def admin_token_path(self) -> Path:
@@ -51,6 +60,8 @@ def load_settings() -> Settings:
         sqlite_busy_timeout_seconds=float(_env("SQLITE_BUSY_TIMEOUT", "30")),
         token_default_days=int(_env("TOKEN_DEFAULT_DAYS", "90")),
         token_touch_interval_seconds=int(_env("TOKEN_TOUCH_INTERVAL", "60")),
+        evidence_max_file_bytes=int(_env("EVIDENCE_MAX_FILE_BYTES", str(25 * MIB))),
+        evidence_max_dossier_bytes=int(_env("EVIDENCE_MAX_DOSSIER_BYTES", str(250 * MIB))),
     )
 
 

@@ -11,12 +11,14 @@ from piccolo.columns import (
     BigInt,
     Boolean,
     ForeignKey,
+    Integer,
     OnDelete,
     Text,
     Varchar,
 )
 from piccolo.table import Table
 
+from registry.domain.dossier import RevisionStatus
 from registry.domain.identity import OrganisationKind, Role
 
 
@@ -77,3 +79,83 @@ class AuditHead(Table, tablename="audit_head"):
     chain = Varchar(length=32, unique=True)
     position = BigInt()
     hash = Varchar(length=64)
+
+
+class CriteriaSet(Table, tablename="criteria_set"):
+    """A published criteria set: immutable, identified by the SHA-256 of its canonical JSON."""
+
+    natural_key = Varchar(length=80, unique=True)  # "key/version": one row per key and version
+    key = Varchar(length=64, index=True)
+    version = Integer()
+    title = Varchar(length=200)
+    sha256 = Varchar(length=64)
+    document = Text()
+    criteria_count = Integer()
+    published_at = BigInt()
+
+
+class Product(Table, tablename="product"):
+    """A supplier's lasting product: name, intended purpose and the profile criteria depend on."""
+
+    id = UUID(primary_key=True)
+    organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, index=True)
+    name = Varchar(length=200)
+    intended_purpose = Text()
+    profile = Text()
+    created_at = BigInt()
+
+
+class Dossier(Table, tablename="dossier"):
+    """One product version assessed against one criteria set, across its revisions."""
+
+    id = UUID(primary_key=True)
+    organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, index=True)
+    product = ForeignKey(references=Product, on_delete=OnDelete.restrict)
+    product_version = Varchar(length=64)
+    summary = Text(default="")
+    criteria_set = Varchar(length=80)  # CriteriaSet.ref
+    current_revision = Integer()
+    row_version = Integer()  # bumps on every change; the ETag
+    created_at = BigInt()
+    updated_at = BigInt()
+
+
+class Revision(Table, tablename="revision"):
+    """One round of a dossier; frozen (with its digest) once submitted."""
+
+    id = UUID(primary_key=True)
+    natural_key = Varchar(length=64, unique=True)  # "dossier-id:number"
+    dossier = ForeignKey(references=Dossier, on_delete=OnDelete.restrict, index=True)
+    number = Integer()
+    status = Varchar(length=24, choices=RevisionStatus)
+    digest = Varchar(length=64, null=True, default=None)
+    frozen = Text(null=True, default=None)  # the canonical JSON the digest covers
+    created_at = BigInt()
+    submitted_at = BigInt(null=True, default=None)
+    decided_at = BigInt(null=True, default=None)
+
+
+class Answer(Table, tablename="answer"):
+    """A supplier's answer to one criterion in one revision (canonical JSON value)."""
+
+    natural_key = Varchar(length=120, unique=True)  # "revision-id:code"
+    revision = ForeignKey(references=Revision, on_delete=OnDelete.cascade, index=True)
+    criterion_code = Varchar(length=32)
+    value = Text()
+    updated_at = BigInt()
+
+
+class Evidence(Table, tablename="evidence"):
+    """A file supporting criteria in one revision; the bytes live in the blob store by SHA-256."""
+
+    id = UUID(primary_key=True)
+    revision = ForeignKey(references=Revision, on_delete=OnDelete.cascade, index=True)
+    document_type = Varchar(length=64)
+    criteria = Text()  # canonical JSON list of criterion codes
+    label = Varchar(length=255)  # the client's filename, a label only
+    media_type = Varchar(length=64)
+    size = BigInt()
+    sha256 = Varchar(length=64)
+    expires_on = Varchar(length=10, null=True, default=None)
+    issued_on = Varchar(length=10, null=True, default=None)
+    uploaded_at = BigInt()

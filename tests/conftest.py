@@ -6,14 +6,35 @@ The engine is chosen before any registry module is imported: REGISTRY_TEST_DATAB
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
+import uuid
+
+import asyncpg
+
+
+def _postgres_admin(url: str, sql: str) -> None:
+    async def run() -> None:
+        connection = await asyncpg.connect(url, timeout=10)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
 
 _DATA_DIR = tempfile.mkdtemp(prefix="registry-test-")
 os.environ["REGISTRY_DATA_DIR"] = _DATA_DIR
 os.environ["REGISTRY_BASE_URL"] = "http://registry.test"
-if os.environ.get("REGISTRY_TEST_DATABASE_URL"):
-    os.environ["REGISTRY_DATABASE_URL"] = os.environ["REGISTRY_TEST_DATABASE_URL"]
+_SERVER_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
+# Each PostgreSQL run gets its own empty database, dropped at the end, so two runs (a developer's
+# and CI's, say) never truncate each other's tables.
+_RUN_DATABASE = f"mkr_test_{os.getpid()}_{uuid.uuid4().hex[:8]}" if _SERVER_URL else ""
+if _SERVER_URL:
+    _postgres_admin(_SERVER_URL, f'CREATE DATABASE "{_RUN_DATABASE}"')
+    os.environ["REGISTRY_DATABASE_URL"] = _SERVER_URL.rsplit("/", 1)[0] + f"/{_RUN_DATABASE}"
 else:
     os.environ.pop("REGISTRY_DATABASE_URL", None)
 
@@ -30,6 +51,12 @@ from registry.migrations import upgrade  # noqa: E402
 from tests.world import World, make_world  # noqa: E402
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop this run's PostgreSQL database."""
+    if _RUN_DATABASE:
+        _postgres_admin(_SERVER_URL, f'DROP DATABASE IF EXISTS "{_RUN_DATABASE}" WITH (FORCE)')
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip PostgreSQL-only tests on the SQLite pass (they run in the PostgreSQL pass)."""
     if os.environ.get("REGISTRY_TEST_DATABASE_URL"):
@@ -40,18 +67,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-async def _reset_postgres_schema() -> None:
-    db = engine()
-    await db.run_ddl("DROP SCHEMA IF EXISTS public CASCADE", in_pool=False)
-    await db.run_ddl("CREATE SCHEMA public", in_pool=False)
-
-
 @pytest.fixture(scope="session")
 async def migrated() -> AsyncIterator[None]:
     """An empty database with every migration applied, once per run."""
     db = engine()
-    if isinstance(db, PostgresEngine):
-        await _reset_postgres_schema()
     await upgrade()
     if isinstance(db, PostgresEngine):
         await db.start_connection_pool(min_size=2, max_size=20)
@@ -61,9 +80,13 @@ async def migrated() -> AsyncIterator[None]:
 
 
 async def _table_names() -> list[str]:
+    """Every registry table, referencing tables before the tables they reference."""
+    from piccolo.table import sort_table_classes
+
     from registry.piccolo_app import APP_CONFIG
 
-    return [table._meta.tablename for table in APP_CONFIG.table_classes]
+    ordered = sort_table_classes(list(APP_CONFIG.table_classes))
+    return [table._meta.tablename for table in reversed(ordered)]
 
 
 @pytest.fixture
@@ -75,7 +98,6 @@ async def db(migrated: None) -> None:
         await database.run_ddl(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
     else:
         async with database.transaction():
-            await database.run_ddl("PRAGMA foreign_keys = OFF")
             for name in names:
                 # Table names come from our own table classes, never from input.
                 await database.run_ddl(f"DELETE FROM {name}")  # noqa: S608

@@ -21,10 +21,12 @@ from registry.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     PreconditionFailed,
     PreconditionRequired,
     RegistryError,
     Unauthenticated,
+    UnsupportedMediaType,
 )
 from schemas.base import Problem
 
@@ -39,6 +41,8 @@ _STATUS: dict[type[RegistryError], tuple[int, str]] = {
     NotFound: (404, "not-found"),
     Conflict: (409, "conflict"),
     PreconditionFailed: (412, "precondition-failed"),
+    PayloadTooLarge: (413, "payload-too-large"),
+    UnsupportedMediaType: (415, "unsupported-media-type"),
     InvalidInput: (422, "invalid-input"),
     PreconditionRequired: (428, "precondition-required"),
 }
@@ -84,9 +88,11 @@ def registry_error_handler(request: Request[Any, Any, Any], exc: RegistryError) 
             break
     else:  # a RegistryError subclass nobody mapped is our bug, not the client's
         return unexpected_error_handler(request, exc)
-    extra = {"field": exc.field} if exc.field else None
+    extra = dict(exc.extra or {})
+    if exc.field:
+        extra["field"] = exc.field
     headers = {"WWW-Authenticate": 'Bearer realm="kitemark"'} if status == 401 else None
-    return _respond(request, status, slug, exc.detail, extra, headers)
+    return _respond(request, status, slug, exc.detail, extra or None, headers)
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

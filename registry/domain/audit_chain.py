@@ -31,6 +31,16 @@ class AuditTag(StrEnum):
     token_created = "token:created"  # noqa: S105 — an event tag, not a secret
     token_revoked = "token:revoked"  # noqa: S105 — an event tag, not a secret
     admin_bootstrapped = "admin:bootstrapped"
+    criteria_set_published = "criteria_set:published"
+    product_created = "product:created"
+    dossier_created = "dossier:created"
+    dossier_updated = "dossier:updated"
+    answer_saved = "answer:saved"
+    evidence_uploaded = "evidence:uploaded"
+    evidence_deleted = "evidence:deleted"
+    revision_submitted = "revision:submitted"
+    revision_withdrawn = "revision:withdrawn"
+    revision_started = "revision:started"
 
 
 @dataclass(frozen=True, slots=True)

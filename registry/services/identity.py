@@ -22,7 +22,7 @@ from registry.domain.identity import (
 from registry.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from registry.services import audit
 from registry.services.audit import Actor
-from registry.services.paging import decode_cursor, encode_cursor
+from registry.services.paging import decode_time_id_cursor, encode_time_id_cursor
 from registry.settings import get_settings
 from registry.tables import ApiToken, Organisation, User
 from schemas.identity import (
@@ -119,17 +119,15 @@ async def list_organisations(cursor: str | None, limit: int) -> OrganisationPage
     """Organisations oldest first, one page at a time."""
     query = Organisation.select().order_by(Organisation.created_at).order_by(Organisation.id)
     if cursor:
-        after = decode_cursor(cursor, keys={"t", "id"})
+        t, key = decode_time_id_cursor(cursor)
         query = query.where(
-            (Organisation.created_at > after["t"])
-            | ((Organisation.created_at == after["t"]) & (Organisation.id > uuid.UUID(after["id"])))
+            (Organisation.created_at > t)
+            | ((Organisation.created_at == t) & (Organisation.id > key))
         )
     rows = await query.limit(limit + 1)
     items = [_organisation_out(row) for row in rows[:limit]]
     next_cursor = (
-        encode_cursor({"t": items[-1].created_at, "id": items[-1].id})
-        if len(rows) > limit
-        else None
+        encode_time_id_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
     )
     return OrganisationPage(items=items, next_cursor=next_cursor)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from typing import Any
 
 import msgspec
@@ -27,3 +28,19 @@ def decode_cursor(cursor: str, *, keys: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict) or set(value) != keys:
         raise InvalidInput("the cursor is not one this API issued", field="cursor")
     return value
+
+
+def decode_time_id_cursor(cursor: str) -> tuple[int, uuid.UUID]:
+    """Unwrap a (time, id) cursor, the shape every time-ordered listing uses."""
+    value = decode_cursor(cursor, keys={"t", "id"})
+    try:
+        if isinstance(value["t"], bool) or not isinstance(value["t"], int):
+            raise TypeError("t")
+        return value["t"], uuid.UUID(str(value["id"]))
+    except (TypeError, ValueError) as e:
+        raise InvalidInput("the cursor is not one this API issued", field="cursor") from e
+
+
+def encode_time_id_cursor(t: int, id_: str) -> str:
+    """Wrap the (time, id) position of the last item of a page."""
+    return encode_cursor({"t": t, "id": id_})
