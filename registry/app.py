@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,9 +19,18 @@ from registry.api.criteria import CriteriaSetController
 from registry.api.dossiers import DossierController, ProductController
 from registry.api.identity import OrganisationController, TokenController, UserController
 from registry.api.problems import EXCEPTION_HANDLERS
+from registry.api.reviews import (
+    InterestController,
+    ModerationController,
+    QueueController,
+    ReviewController,
+)
 from registry.api.system import MeController, health
 from registry.db import engine
+from registry.services import queue
 from registry.settings import Settings, get_settings
+
+log = logging.getLogger("registry.app")
 
 
 @asynccontextmanager
@@ -32,6 +44,28 @@ async def _database_pool(_: Litestar) -> AsyncIterator[None]:
             await db.close_connection_pool()
     else:
         yield
+
+
+@asynccontextmanager
+async def _lease_sweeper(app: Litestar) -> AsyncIterator[None]:
+    """Return expired review leases to the queue every so often (one process at a time)."""
+    interval = get_settings().lease_sweep_interval_seconds
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await queue.sweep_expired_leases()
+            except Exception:  # the sweeper must outlive a failed round
+                log.exception("lease sweep failed")
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -68,10 +102,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CriteriaSetController,
             ProductController,
             DossierController,
+            QueueController,
+            ReviewController,
+            InterestController,
+            ModerationController,
         ],
         plugins=[ProblemDetailsPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
-        lifespan=[_database_pool],
+        lifespan=[_database_pool, _lease_sweeper],
     )

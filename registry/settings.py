@@ -25,6 +25,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     token_touch_interval_seconds: int
     evidence_max_file_bytes: int
     evidence_max_dossier_bytes: int
+    lease_sweep_interval_seconds: float
 
     @property
     def sqlite_path(self) -> Path:
@@ -62,6 +63,7 @@ def load_settings() -> Settings:
         token_touch_interval_seconds=int(_env("TOKEN_TOUCH_INTERVAL", "60")),
         evidence_max_file_bytes=int(_env("EVIDENCE_MAX_FILE_BYTES", str(25 * MIB))),
         evidence_max_dossier_bytes=int(_env("EVIDENCE_MAX_DOSSIER_BYTES", str(250 * MIB))),
+        lease_sweep_interval_seconds=float(_env("LEASE_SWEEP_INTERVAL", "60")),
     )
 
 

@@ -20,6 +20,7 @@ from piccolo.table import Table
 
 from registry.domain.dossier import RevisionStatus
 from registry.domain.identity import OrganisationKind, Role
+from registry.domain.review import SlotStatus
 
 
 class Organisation(Table, tablename="organisation"):
@@ -133,6 +134,9 @@ class Revision(Table, tablename="revision"):
     created_at = BigInt()
     submitted_at = BigInt(null=True, default=None)
     decided_at = BigInt(null=True, default=None)
+    outcome = Varchar(length=24, null=True, default=None)
+    # Canonical JSON of the decision the supplier sees: reasons, sections, per-criterion comments.
+    decision = Text(null=True, default=None)
 
 
 class Answer(Table, tablename="answer"):
@@ -159,3 +163,65 @@ class Evidence(Table, tablename="evidence"):
     expires_on = Varchar(length=10, null=True, default=None)
     issued_on = Varchar(length=10, null=True, default=None)
     uploaded_at = BigInt()
+
+
+class ReviewSlot(Table, tablename="review_slot"):
+    """One independent review a submitted revision needs; claimed under a lease."""
+
+    id = UUID(primary_key=True)
+    natural_key = Varchar(length=64, unique=True)  # "revision-id:slot"
+    revision = ForeignKey(references=Revision, on_delete=OnDelete.restrict, index=True)
+    dossier = ForeignKey(references=Dossier, on_delete=OnDelete.restrict)
+    supplier = ForeignKey(references=Organisation, on_delete=OnDelete.restrict)
+    round = Integer()
+    slot = Integer()
+    status = Varchar(length=16, choices=SlotStatus, index=True)
+    queued_at = BigInt(index=True)
+    reviewer = ForeignKey(references=User, null=True, on_delete=OnDelete.restrict)
+    # "revision-id:user-id" while held or submitted: one reviewer, one slot per revision.
+    reviewer_key = Varchar(length=80, null=True, unique=True, default=None)
+    claimed_at = BigInt(null=True, default=None)
+    first_claimed_at = BigInt(null=True, default=None)
+    lease_until = BigInt(null=True, default=None)
+    submitted_at = BigInt(null=True, default=None)
+    recommendation = Varchar(length=24, null=True, default=None)
+    summary = Text(null=True, default=None)
+
+
+class ReviewScore(Table, tablename="review_score"):
+    """A reviewer's result for one criterion in one review slot."""
+
+    natural_key = Varchar(length=80, unique=True)  # "slot-id:code"
+    slot = ForeignKey(references=ReviewSlot, on_delete=OnDelete.cascade, index=True)
+    criterion_code = Varchar(length=32)
+    gate_pass = Boolean(null=True, default=None)
+    score = Integer(null=True, default=None)
+    not_applicable = Boolean(default=False)
+    rationale = Text(default="")
+    updated_at = BigInt()
+
+
+class ConflictOfInterest(Table, tablename="conflict_of_interest"):
+    """A reviewer's declared conflict with a supplier: they never get its dossiers."""
+
+    natural_key = Varchar(length=80, unique=True)  # "user-id:organisation-id"
+    reviewer = ForeignKey(references=User, on_delete=OnDelete.restrict, index=True)
+    organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict)
+    note = Text(default="")
+    declared_at = BigInt()
+
+
+class ModerationCase(Table, tablename="moderation_case"):
+    """A revision whose reviews disagreed, waiting for (or decided by) a lead reviewer."""
+
+    id = UUID(primary_key=True)
+    revision = ForeignKey(references=Revision, on_delete=OnDelete.restrict, unique=True)
+    dossier = ForeignKey(references=Dossier, on_delete=OnDelete.restrict)
+    status = Varchar(length=16)  # "open" | "decided"
+    reasons = Text()  # canonical JSON list of plain-language reasons
+    opened_at = BigInt()
+    lead = ForeignKey(references=User, null=True, on_delete=OnDelete.restrict)
+    decided_at = BigInt(null=True, default=None)
+    recommendation = Varchar(length=24, null=True, default=None)
+    summary = Text(null=True, default=None)
+    final_scores = Text(null=True, default=None)  # canonical JSON {code: score}

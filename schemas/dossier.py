@@ -9,6 +9,7 @@ import msgspec
 from registry.domain.dossier import RevisionStatus
 from schemas.base import Request, Response, UnixTime
 from schemas.criteria import ProductProfile
+from schemas.review import DecisionOut
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
 Purpose = Annotated[str, msgspec.Meta(min_length=1, max_length=5000, pattern=r"\S")]
@@ -173,6 +174,7 @@ class RevisionOut(Response, frozen=True):
     created_at: UnixTime
     submitted_at: UnixTime | None
     decided_at: UnixTime | None
+    decision: DecisionOut | None = None
 
 
 class RevisionList(Response, frozen=True):

@@ -41,6 +41,15 @@ class AuditTag(StrEnum):
     revision_submitted = "revision:submitted"
     revision_withdrawn = "revision:withdrawn"
     revision_started = "revision:started"
+    revision_decided = "revision:decided"
+    review_claimed = "review:claimed"
+    review_released = "review:released"
+    review_renewed = "review:renewed"
+    review_expired = "review:expired"
+    review_submitted = "review:submitted"
+    moderation_opened = "moderation:opened"
+    moderation_decided = "moderation:decided"
+    interests_declared = "interests:declared"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,14 @@ from registry.domain.canonical import canonical_digest, canonical_json
 from registry.domain.criteria import applicable_criteria, applies, find_criterion, validate_answer
 from registry.domain.dossier import EvidenceFact, RevisionAction, RevisionStatus
 from registry.domain.identity import Principal, Role
-from registry.errors import InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
-from registry.services import audit, criteria
+from registry.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
+from registry.services import audit, criteria, queue
 from registry.services.audit import Actor
 from registry.services.paging import decode_time_id_cursor, encode_time_id_cursor
 from registry.services.products import product_row, supplier_organisation
@@ -47,6 +53,7 @@ from schemas.dossier import (
     RevisionList,
     RevisionOut,
 )
+from schemas.review import DecisionOut
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +105,14 @@ async def _load(dossier_id: str) -> Loaded | None:
     return Loaded(row, revision, product, document, sha256)
 
 
+async def load_current(dossier_id: uuid.UUID) -> Loaded:
+    """The dossier with its current revision, for services acting on the reviewers' behalf."""
+    loaded = await _load(str(dossier_id))
+    if loaded is None:
+        raise NotFound(f"no dossier {dossier_id}")
+    return loaded
+
+
 async def load_for_read(principal: Principal, dossier_id: str) -> Loaded:
     """A dossier the caller may read: own organisation's, or (admin) one ever submitted."""
     loaded = await _load(dossier_id)
@@ -108,6 +123,10 @@ async def load_for_read(principal: Principal, dossier_id: str) -> Loaded:
 
 async def _may_read(principal: Principal, loaded: Loaded) -> bool:
     if str(loaded.dossier["organisation"]) == principal.organisation_id:
+        return True
+    if principal.has_role(Role.reviewer) and await queue.reviewer_may_read(
+        principal.user_id, loaded.revision["id"]
+    ):
         return True
     if principal.has_role(Role.admin):
         # Drafts are the supplier's own work in progress; admins see what was submitted.
@@ -483,7 +502,14 @@ async def submit(principal: Principal, dossier_id: str) -> RevisionOut:
             }
         ).where(Revision.id == loaded.revision["id"])
         await bump_row_version(loaded)
-        await on_submitted(loaded, now)
+        await queue.enqueue(
+            revision_id=loaded.revision["id"],
+            dossier_id=loaded.dossier["id"],
+            supplier=loaded.dossier["organisation"],
+            round_=loaded.revision["number"],
+            reviews=loaded.document.review_policy.required_reviews,
+            now=now,
+        )
         await audit.record(
             Actor(principal.user_id),
             AuditTag.revision_submitted,
@@ -491,11 +517,6 @@ async def submit(principal: Principal, dossier_id: str) -> RevisionOut:
             {"revision": loaded.revision["number"], "digest": digest},
         )
     return await _revision_out(loaded.dossier["id"], loaded.revision["number"])
-
-
-async def on_submitted(loaded: Loaded, now: int) -> None:
-    """Queue hook: the review queue (a later issue) takes the submitted revision from here."""
-    del loaded, now
 
 
 async def withdraw(principal: Principal, dossier_id: str) -> DossierOut:
@@ -506,6 +527,9 @@ async def withdraw(principal: Principal, dossier_id: str) -> DossierOut:
         if loaded is None or loaded.dossier["organisation"] != organisation:
             raise NotFound(f"no dossier {dossier_id!r}")
         rules.transition(RevisionStatus(loaded.revision["status"]), RevisionAction.withdraw)
+        if await queue.has_claims(loaded.revision["id"]):
+            raise Conflict("a reviewer has already claimed this submission; it cannot be withdrawn")
+        await queue.withdraw_slots(loaded.revision["id"])
         await Revision.update({Revision.status: RevisionStatus.withdrawn.value}).where(
             Revision.id == loaded.revision["id"]
         )
@@ -559,6 +583,9 @@ def _revision_row_out(row: dict[str, Any]) -> RevisionOut:
         created_at=row["created_at"],
         submitted_at=row["submitted_at"],
         decided_at=row["decided_at"],
+        decision=msgspec.json.decode(row["decision"], type=DecisionOut)
+        if row["decision"]
+        else None,
     )
 
 

@@ -1,0 +1,516 @@
+"""Scoring, submitting reviews, deciding, moderation and conflicts of interest."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from registry import clock
+from registry.db import write_transaction
+from registry.domain import decision as rule
+from registry.domain.audit_chain import AuditTag
+from registry.domain.canonical import canonical_json
+from registry.domain.criteria import applicable_criteria, find_criterion
+from registry.domain.dossier import RevisionAction, RevisionStatus, transition
+from registry.domain.identity import OrganisationKind, Principal
+from registry.domain.review import SlotStatus, check_score, require_live_claim, section_of
+from registry.errors import Conflict, InvalidInput, NotFound
+from registry.services import audit, criteria, dossiers, queue
+from registry.services.audit import Actor
+from registry.tables import (
+    ConflictOfInterest,
+    Dossier,
+    ModerationCase,
+    Organisation,
+    ReviewScore,
+    ReviewSlot,
+    Revision,
+)
+from schemas.criteria import CriteriaSetDocument, Criterion, ProductProfile
+from schemas.review import (
+    DecisionOut,
+    InterestsOut,
+    InterestsPut,
+    ModerationCaseOut,
+    ModerationDecide,
+    ModerationList,
+    ReviewerScores,
+    ReviewOut,
+    ReviewSubmit,
+    ScoreOut,
+    ScorePut,
+)
+
+# Called after an approval commits, with the revision id: certificate issuance hooks in here.
+ApprovalHook = Callable[[uuid.UUID], Awaitable[None]]
+_approval_hooks: list[ApprovalHook] = []
+
+
+def on_approved(hook: ApprovalHook) -> ApprovalHook:
+    """Register what happens once a revision is approved (the certificate issuer)."""
+    _approval_hooks.append(hook)
+    return hook
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What scoring one revision needs: its frozen content and the criteria that apply."""
+
+    revision: dict[str, Any]
+    document: CriteriaSetDocument
+    criteria: list[Criterion]
+    answers: dict[str, object]
+
+
+async def _context(revision_id: uuid.UUID) -> Context:
+    revision = await Revision.select().where(Revision.id == revision_id).first()
+    if revision is None or revision["frozen"] is None:
+        raise NotFound("no submitted revision for this review")
+    frozen = msgspec.json.decode(revision["frozen"])
+    ref = criteria.criteria_ref(frozen["criteria_set"]["key"], frozen["criteria_set"]["version"])
+    document, _ = await criteria.document_by_ref(ref)
+    profile = msgspec.convert(frozen["product"]["profile"], ProductProfile)
+    return Context(revision, document, applicable_criteria(document, profile), frozen["answers"])
+
+
+def _score_out(row: dict[str, Any]) -> ScoreOut:
+    return ScoreOut(
+        code=row["criterion_code"],
+        gate_pass=row["gate_pass"],
+        score=row["score"],
+        not_applicable=bool(row["not_applicable"]),
+        rationale=row["rationale"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def _scores(slot_id: uuid.UUID) -> list[dict[str, Any]]:
+    return (
+        await ReviewScore.select()
+        .where(ReviewScore.slot == slot_id)
+        .order_by(ReviewScore.criterion_code)
+    )
+
+
+async def review_out(slot: dict[str, Any]) -> ReviewOut:
+    """The caller's own review with its scores so far."""
+    context = await _context(slot["revision"])
+    return ReviewOut(
+        id=str(slot["id"]),
+        dossier_id=str(slot["dossier"]),
+        revision=slot["round"],
+        status=SlotStatus(slot["status"]),
+        claimed_at=slot["claimed_at"],
+        lease_until=slot["lease_until"],
+        criteria=[c.code for c in context.criteria],
+        scores=[_score_out(row) for row in await _scores(slot["id"])],
+        recommendation=slot["recommendation"],
+        submitted_at=slot["submitted_at"],
+    )
+
+
+async def claim(principal: Principal) -> ReviewOut | None:
+    """Claim the next eligible item; None (204) when nothing is eligible."""
+    claimed = await queue.claim_next(principal)
+    if claimed is None:
+        return None
+    return await review_out(await queue.slot_for(principal, str(claimed["id"])))
+
+
+async def get_review(principal: Principal, review_id: str) -> ReviewOut:
+    """One of the caller's reviews."""
+    return await review_out(await queue.slot_for(principal, review_id))
+
+
+async def put_score(principal: Principal, review_id: str, code: str, request: ScorePut) -> ScoreOut:
+    """Record one criterion's result in a review the caller holds."""
+    async with write_transaction():
+        slot = await queue.slot_for(principal, review_id)
+        now = clock.now()
+        require_live_claim(queue.state_of(slot), principal.user_id, now)
+        context = await _context(slot["revision"])
+        criterion = next((c for c in context.criteria if c.code == code), None)
+        if criterion is None:
+            if find_criterion(context.document, code) is None:
+                raise NotFound(f"no criterion {code!r} in this criteria set")
+            raise InvalidInput(f"criterion {code} does not apply to this product", field="code")
+        check_score(
+            criterion,
+            gate_pass=request.gate_pass,
+            score=request.score,
+            not_applicable=request.not_applicable,
+            rationale=request.rationale,
+            supplier_answer=context.answers.get(code),
+        )
+        row = {
+            "natural_key": f"{slot['id']}:{code}",
+            "slot": slot["id"],
+            "criterion_code": code,
+            "gate_pass": request.gate_pass,
+            "score": request.score,
+            "not_applicable": request.not_applicable,
+            "rationale": request.rationale,
+            "updated_at": now,
+        }
+        await ReviewScore.delete().where(ReviewScore.natural_key == row["natural_key"])
+        await ReviewScore.insert(ReviewScore(**row))
+    return _score_out(row)
+
+
+def _rules(
+    context: Context,
+) -> tuple[list[rule.CriterionRule], list[rule.SectionRule], rule.Policy]:
+    criteria_rules = [
+        rule.CriterionRule(
+            code=c.code,
+            section=section_of(context.document, c.code),
+            mode=c.mode,
+            max_score=c.max_score,
+            weight=c.weight,
+        )
+        for c in context.criteria
+    ]
+    sections = [
+        rule.SectionRule(code=s.code, threshold_percent=s.threshold_percent)
+        for s in context.document.sections
+    ]
+    policy = rule.Policy(
+        required_reviews=context.document.review_policy.required_reviews,
+        tolerance_points=context.document.review_policy.tolerance_points,
+    )
+    return criteria_rules, sections, policy
+
+
+def _to_score(code: str, row: dict[str, Any]) -> rule.Score:
+    return rule.Score(
+        code=code,
+        gate_pass=row["gate_pass"],
+        score=row["score"],
+        not_applicable=bool(row["not_applicable"]),
+    )
+
+
+async def submit_review(principal: Principal, review_id: str, request: ReviewSubmit) -> ReviewOut:
+    """Finish a review; once all required reviews are in, decide or open moderation."""
+    approved: uuid.UUID | None = None
+    async with write_transaction():
+        slot = await queue.slot_for(principal, review_id)
+        now = clock.now()
+        require_live_claim(queue.state_of(slot), principal.user_id, now)
+        context = await _context(slot["revision"])
+        scored = {row["criterion_code"] for row in await _scores(slot["id"])}
+        missing = [c.code for c in context.criteria if c.code not in scored]
+        if missing:
+            raise InvalidInput(
+                f"{len(missing)} applicable criteria are not scored yet: {', '.join(missing)}",
+                field="scores",
+                extra={"missing": missing},
+            )
+        await ReviewSlot.update(
+            {
+                ReviewSlot.status: SlotStatus.submitted.value,
+                ReviewSlot.submitted_at: now,
+                ReviewSlot.recommendation: request.recommendation,
+                ReviewSlot.summary: request.summary,
+                ReviewSlot.lease_until: None,
+            }
+        ).where(ReviewSlot.id == slot["id"])
+        await audit.record(
+            Actor(principal.user_id),
+            AuditTag.review_submitted,
+            f"review:{slot['id']}",
+            {"dossier": str(slot["dossier"]), "round": slot["round"]},
+        )
+        approved = await _decide_if_complete(context, slot["dossier"], now)
+    if approved is not None:
+        await _run_approval_hooks(approved)
+    return await get_review(principal, review_id)
+
+
+async def _submitted_reviews(revision_id: uuid.UUID) -> list[dict[str, Any]]:
+    return (
+        await ReviewSlot.select()
+        .where(
+            (ReviewSlot.revision == revision_id) & (ReviewSlot.status == SlotStatus.submitted.value)
+        )
+        .order_by(ReviewSlot.submitted_at, ReviewSlot.natural_key)
+    )
+
+
+async def _decide_if_complete(
+    context: Context, dossier_id: uuid.UUID, now: int
+) -> uuid.UUID | None:
+    slots = await _submitted_reviews(context.revision["id"])
+    criteria_rules, sections, policy = _rules(context)
+    if len(slots) < policy.required_reviews:
+        return None
+    reviews = []
+    comments: dict[str, list[str]] = {}
+    for slot in slots:
+        rows = {row["criterion_code"]: row for row in await _scores(slot["id"])}
+        reviews.append(
+            rule.Review(
+                reviewer=str(slot["reviewer"]),
+                recommendation=slot["recommendation"],
+                scores={code: _to_score(code, row) for code, row in rows.items()},
+            )
+        )
+        for code, row in rows.items():
+            if row["rationale"].strip():
+                comments.setdefault(code, []).append(row["rationale"].strip())
+    decided = rule.decide(criteria_rules, sections, policy, reviews)
+    if decided.outcome is rule.Outcome.moderation:
+        await _open_moderation(context, dossier_id, decided, now)
+        return None
+    return await _apply(context, dossier_id, decided, comments, Actor("system"), now)
+
+
+async def _open_moderation(
+    context: Context, dossier_id: uuid.UUID, decided: rule.Decision, now: int
+) -> None:
+    case_id = uuid.uuid4()
+    await ModerationCase.insert(
+        ModerationCase(
+            id=case_id,
+            revision=context.revision["id"],
+            dossier=dossier_id,
+            status="open",
+            reasons=canonical_json(decided.reasons).decode(),
+            opened_at=now,
+        )
+    )
+    await audit.record(
+        audit.SYSTEM,
+        AuditTag.moderation_opened,
+        f"moderation:{case_id}",
+        {
+            "dossier": str(dossier_id),
+            "round": context.revision["number"],
+            "reasons": decided.reasons,
+        },
+    )
+
+
+_ACTION = {
+    rule.Outcome.approved: RevisionAction.approve,
+    rule.Outcome.changes_requested: RevisionAction.request_changes,
+    rule.Outcome.rejected: RevisionAction.reject,
+}
+
+
+async def _apply(
+    context: Context,
+    dossier_id: uuid.UUID,
+    decided: rule.Decision,
+    comments: dict[str, list[str]],
+    actor: Actor,
+    now: int,
+) -> uuid.UUID | None:
+    """Record the outcome on the revision; start the next round after changes are requested."""
+    status = transition(RevisionStatus(context.revision["status"]), _ACTION[decided.outcome])
+    record = DecisionOut(
+        outcome=decided.outcome.value,
+        reasons=decided.reasons,
+        section_percentages=decided.section_percentages,
+        failed_gates=decided.failed_gates,
+        sections_below_threshold=decided.sections_below_threshold,
+        comments=comments,
+    )
+    await Revision.update(
+        {
+            Revision.status: status.value,
+            Revision.decided_at: now,
+            Revision.outcome: decided.outcome.value,
+            Revision.decision: canonical_json(msgspec.to_builtins(record)).decode(),
+        }
+    ).where(Revision.id == context.revision["id"])
+    await Dossier.update(
+        {Dossier.row_version: Dossier.row_version + 1, Dossier.updated_at: now}
+    ).where(Dossier.id == dossier_id)
+    await audit.record(
+        actor,
+        AuditTag.revision_decided,
+        f"dossier:{dossier_id}",
+        {"round": context.revision["number"], "outcome": decided.outcome.value},
+    )
+    if status is RevisionStatus.changes_requested:
+        loaded = await dossiers.load_current(dossier_id)
+        await dossiers.start_next_revision(actor, loaded)
+    return context.revision["id"] if status is RevisionStatus.approved else None
+
+
+async def _run_approval_hooks(revision_id: uuid.UUID) -> None:
+    for hook in _approval_hooks:
+        await hook(revision_id)
+
+
+async def declare_interests(principal: Principal, request: InterestsPut) -> InterestsOut:
+    """Add conflicts of interest with supplier organisations (existing ones are kept)."""
+    reviewer = uuid.UUID(principal.user_id)
+    async with write_transaction():
+        for raw in request.organisation_ids:
+            try:
+                organisation = uuid.UUID(raw)
+            except ValueError as e:
+                raise InvalidInput(
+                    f"{raw!r} is not an organisation id", field="organisation_ids"
+                ) from e
+            row = (
+                await Organisation.select(Organisation.kind)
+                .where(Organisation.id == organisation)
+                .first()
+            )
+            if row is None or row["kind"] != OrganisationKind.supplier.value:
+                raise InvalidInput(f"no supplier organisation {raw!r}", field="organisation_ids")
+            key = f"{reviewer}:{organisation}"
+            if not await ConflictOfInterest.exists().where(ConflictOfInterest.natural_key == key):
+                await ConflictOfInterest.insert(
+                    ConflictOfInterest(
+                        natural_key=key,
+                        reviewer=reviewer,
+                        organisation=organisation,
+                        note=request.note,
+                        declared_at=clock.now(),
+                    )
+                )
+        await audit.record(
+            Actor(principal.user_id),
+            AuditTag.interests_declared,
+            f"user:{reviewer}",
+            {"organisations": sorted(request.organisation_ids)},
+        )
+        rows = await ConflictOfInterest.select(ConflictOfInterest.organisation).where(
+            ConflictOfInterest.reviewer == reviewer
+        )
+    return InterestsOut(organisation_ids=sorted(str(row["organisation"]) for row in rows))
+
+
+async def _case_out(case: dict[str, Any]) -> ModerationCaseOut:
+    reviews = []
+    for slot in await _submitted_reviews(case["revision"]):
+        reviews.append(
+            ReviewerScores(
+                reviewer_id=str(slot["reviewer"]),
+                recommendation=slot["recommendation"],
+                summary=slot["summary"] or "",
+                scores=[_score_out(row) for row in await _scores(slot["id"])],
+            )
+        )
+    revision = await Revision.select(Revision.number).where(Revision.id == case["revision"]).first()
+    return ModerationCaseOut(
+        id=str(case["id"]),
+        dossier_id=str(case["dossier"]),
+        revision=revision["number"] if revision else 0,
+        status=case["status"],
+        reasons=msgspec.json.decode(case["reasons"]),
+        opened_at=case["opened_at"],
+        reviews=reviews,
+    )
+
+
+async def _lead_excluded(principal: Principal, case: dict[str, Any]) -> bool:
+    reviewer = uuid.UUID(principal.user_id)
+    reviewed = await ReviewSlot.exists().where(
+        (ReviewSlot.revision == case["revision"]) & (ReviewSlot.reviewer == reviewer)
+    )
+    supplier = (
+        await Dossier.select(Dossier.organisation).where(Dossier.id == case["dossier"]).first()
+    )
+    conflicted = supplier is not None and await ConflictOfInterest.exists().where(
+        ConflictOfInterest.natural_key == f"{reviewer}:{supplier['organisation']}"
+    )
+    return bool(reviewed or conflicted)
+
+
+async def list_moderation(principal: Principal) -> ModerationList:
+    """Open cases the lead may decide (not ones they reviewed or are conflicted with)."""
+    cases = (
+        await ModerationCase.select()
+        .where(ModerationCase.status == "open")
+        .order_by(ModerationCase.opened_at)
+    )
+    items = [await _case_out(case) for case in cases if not await _lead_excluded(principal, case)]
+    return ModerationList(items=items)
+
+
+async def decide_moderation(
+    principal: Principal, case_id: str, request: ModerationDecide
+) -> DecisionOut:
+    """Record the lead reviewer's final scores; the rule computes the outcome from them."""
+    try:
+        key = uuid.UUID(case_id)
+    except ValueError as e:
+        raise NotFound(f"no moderation case {case_id!r}") from e
+    approved: uuid.UUID | None = None
+    async with write_transaction():
+        case = await ModerationCase.select().where(ModerationCase.id == key).first()
+        if case is None or await _lead_excluded(principal, case):
+            raise NotFound(f"no moderation case {case_id!r}")
+        if case["status"] != "open":
+            raise Conflict("this moderation case is already decided")
+        context = await _context(case["revision"])
+        codes = {c.code for c in context.criteria}
+        unknown = sorted(set(request.scores) - codes)
+        missing = sorted(codes - set(request.scores))
+        if unknown or missing:
+            raise InvalidInput(
+                f"final scores must cover exactly the applicable criteria; "
+                f"missing {missing or 'none'}, not applicable {unknown or 'none'}",
+                field="scores",
+                extra={"missing": missing, "unexpected": unknown},
+            )
+        for criterion in context.criteria:
+            final = request.scores[criterion.code]
+            check_score(
+                criterion,
+                gate_pass=final.gate_pass,
+                score=final.score,
+                not_applicable=final.not_applicable,
+                rationale=final.rationale,
+                supplier_answer=context.answers.get(criterion.code),
+            )
+        criteria_rules, sections, _ = _rules(context)
+        scores = {
+            code: rule.Score(code, s.gate_pass, s.score, s.not_applicable)
+            for code, s in request.scores.items()
+        }
+        decided = rule.moderated_outcome(criteria_rules, sections, scores, request.recommendation)
+        now = clock.now()
+        await ModerationCase.update(
+            {
+                ModerationCase.status: "decided",
+                ModerationCase.lead: uuid.UUID(principal.user_id),
+                ModerationCase.decided_at: now,
+                ModerationCase.recommendation: request.recommendation,
+                ModerationCase.summary: request.summary,
+                ModerationCase.final_scores: canonical_json(
+                    msgspec.to_builtins(request.scores)
+                ).decode(),
+            }
+        ).where(ModerationCase.id == key)
+        await audit.record(
+            Actor(principal.user_id),
+            AuditTag.moderation_decided,
+            f"moderation:{key}",
+            {"outcome": decided.outcome.value},
+        )
+        comments = {
+            code: [s.rationale] for code, s in request.scores.items() if s.rationale.strip()
+        }
+        approved = await _apply(
+            context, case["dossier"], decided, comments, Actor(principal.user_id), now
+        )
+        revision = (
+            await Revision.select(Revision.decision).where(Revision.id == case["revision"]).first()
+        )
+    if approved is not None:
+        await _run_approval_hooks(approved)
+    return msgspec.json.decode(revision["decision"], type=DecisionOut) if revision else _never()
+
+
+def _never() -> DecisionOut:
+    raise NotFound("the decided revision vanished")

@@ -1,0 +1,146 @@
+"""The review queue, claims, scores, moderation and conflicts of interest."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from registry.domain.review import SlotStatus
+from schemas.base import Request, Response, UnixTime
+
+Recommendation = Literal["approve", "changes_requested", "reject"]
+Rationale = Annotated[str, msgspec.Meta(max_length=10_000)]
+
+
+class QueueItem(Response, frozen=True):
+    """A submitted revision waiting for reviews, with its SLA figures."""
+
+    dossier_id: str
+    revision: int
+    supplier: str
+    product: str
+    product_version: str
+    criteria_set: str
+    queued_at: UnixTime
+    waiting_seconds: int
+    in_review_seconds: int | None
+    reviews_needed: int
+    reviews_in_progress: int
+    reviews_submitted: int
+
+
+class QueueList(Response, frozen=True):
+    """Items waiting, oldest first (never a supplier the caller declared a conflict with)."""
+
+    items: list[QueueItem]
+
+
+class ScorePut(Request):
+    """One criterion's result: a gate's pass/fail or a score, with the reviewer's rationale."""
+
+    gate_pass: bool | None = None
+    score: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+    not_applicable: bool = False
+    rationale: Rationale = ""
+
+
+class ScoreOut(Response, frozen=True):
+    """A stored score."""
+
+    code: str
+    gate_pass: bool | None
+    score: int | None
+    not_applicable: bool
+    rationale: str
+    updated_at: UnixTime
+
+
+class ReviewOut(Response, frozen=True):
+    """The caller's own review: its lease, what it covers and what is scored so far."""
+
+    id: str
+    dossier_id: str
+    revision: int
+    status: SlotStatus
+    claimed_at: UnixTime | None
+    lease_until: UnixTime | None
+    criteria: list[str]
+    scores: list[ScoreOut]
+    recommendation: Recommendation | None
+    submitted_at: UnixTime | None
+
+
+class ReviewSubmit(Request):
+    """Finish a review: a recommendation and a summary."""
+
+    recommendation: Recommendation
+    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
+
+
+class InterestsPut(Request):
+    """Declare conflicts of interest: supplier organisations whose dossiers you must never get."""
+
+    organisation_ids: Annotated[list[str], msgspec.Meta(max_length=200)]
+    note: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class InterestsOut(Response, frozen=True):
+    """Every organisation the caller declared a conflict with."""
+
+    organisation_ids: list[str]
+
+
+class ReviewerScores(Response, frozen=True):
+    """One reviewer's submitted review, as the moderating lead sees it."""
+
+    reviewer_id: str
+    recommendation: Recommendation
+    summary: str
+    scores: list[ScoreOut]
+
+
+class ModerationCaseOut(Response, frozen=True):
+    """A revision waiting for a lead reviewer, with why and what each reviewer said."""
+
+    id: str
+    dossier_id: str
+    revision: int
+    status: Literal["open", "decided"]
+    reasons: list[str]
+    opened_at: UnixTime
+    reviews: list[ReviewerScores]
+
+
+class ModerationList(Response, frozen=True):
+    """Open moderation cases, oldest first."""
+
+    items: list[ModerationCaseOut]
+
+
+class FinalScore(Request, kw_only=True):
+    """The lead reviewer's final result for one criterion."""
+
+    gate_pass: bool | None = None
+    score: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+    not_applicable: bool = False
+    rationale: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
+
+
+class ModerationDecide(Request):
+    """The lead reviewer's decision: final scores for every applicable criterion, with rationale."""
+
+    recommendation: Recommendation
+    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
+    scores: dict[str, FinalScore]
+
+
+class DecisionOut(Response, frozen=True):
+    """A revision's decision as everyone may see it (no reviewer identities)."""
+
+    outcome: Literal["approved", "changes_requested", "rejected", "moderation"]
+    reasons: list[str]
+    section_percentages: dict[str, int | None]
+    failed_gates: list[str]
+    sections_below_threshold: list[str]
+    comments: dict[str, list[str]]
