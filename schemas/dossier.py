@@ -7,12 +7,18 @@ from typing import Annotated
 import msgspec
 
 from registry.domain.dossier import RevisionStatus
-from schemas.base import Request, Response, UnixTime
+from schemas.base import MULTI_LINE, ONE_LINE, Request, Response, UnixTime
 from schemas.criteria import ProductProfile
 from schemas.review import DecisionOut
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
-Purpose = Annotated[str, msgspec.Meta(min_length=1, max_length=5000, pattern=r"\S")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE)]
+Purpose = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=5000, pattern=r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+    ),
+]
+Summary = Annotated[str, msgspec.Meta(max_length=5000, pattern=MULTI_LINE)]
 Version = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[\w.+-]+$")]
 IsoDate = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
 AnswerValue = str | int | bool | None
@@ -51,14 +57,14 @@ class DossierCreate(Request):
     product_version: Version
     criteria_set_key: Annotated[str, msgspec.Meta(max_length=64)] = "kitemark-core"
     criteria_set_version: Annotated[int, msgspec.Meta(ge=1)] = 1
-    summary: Annotated[str, msgspec.Meta(max_length=5000)] = ""
+    summary: Summary = ""
 
 
 class DossierUpdate(Request):
     """Change a draft dossier's product version or summary (needs If-Match)."""
 
     product_version: Version | None = None
-    summary: Annotated[str, msgspec.Meta(max_length=5000)] | None = None
+    summary: Summary | None = None
 
 
 class CriteriaSetRef(Response, frozen=True):

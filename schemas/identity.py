@@ -7,11 +7,16 @@ from typing import Annotated
 import msgspec
 
 from registry.domain.identity import OrganisationKind, Role
-from schemas.base import Request, Response, UnixTime
+from schemas.base import ONE_LINE, Request, Response, UnixTime
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
-Label = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE)]
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3, max_length=254, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$"
+    ),
+]
+Label = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=ONE_LINE)]
 
 
 class OrganisationCreate(Request):

@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 import msgspec
 
 from registry.domain.review import SlotStatus
-from schemas.base import Request, Response, UnixTime
+from schemas.base import MULTI_LINE, Request, Response, UnixTime
 
 Recommendation = Literal["approve", "changes_requested", "reject"]
-Rationale = Annotated[str, msgspec.Meta(max_length=10_000)]
+Rationale = Annotated[str, msgspec.Meta(max_length=10_000, pattern=MULTI_LINE)]
+Summary = Annotated[str, msgspec.Meta(min_length=1, max_length=10_000, pattern=MULTI_LINE)]
 
 
 class QueueItem(Response, frozen=True):
@@ -75,7 +76,7 @@ class ReviewSubmit(Request):
     """Finish a review: a recommendation and a summary."""
 
     recommendation: Recommendation
-    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
+    summary: Summary
 
 
 class InterestsPut(Request):
@@ -124,14 +125,14 @@ class FinalScore(Request, kw_only=True):
     gate_pass: bool | None = None
     score: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
     not_applicable: bool = False
-    rationale: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
+    rationale: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000, pattern=MULTI_LINE)]
 
 
 class ModerationDecide(Request):
     """The lead reviewer's decision: final scores for every applicable criterion, with rationale."""
 
     recommendation: Recommendation
-    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=10_000)]
+    summary: Summary
     scores: dict[str, FinalScore]
 
 

@@ -142,6 +142,13 @@ def _validation_errors(extra: Any) -> list[dict[str, str]]:
     return errors
 
 
+def undecodable_body_handler(
+    request: Request[Any, Any, Any], exc: UnicodeDecodeError
+) -> Response[Any]:
+    """A body that is not UTF-8 cannot be JSON (RFC 8259 §8.1): a client error, not ours."""
+    return _respond(request, 400, "invalid-request", "the request body is not UTF-8 encoded JSON")
+
+
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """A 500 that says nothing of the cause; the traceback goes to the log only."""
     error_log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -156,6 +163,7 @@ def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) ->
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     RegistryError: registry_error_handler,
     HTTPException: http_error_handler,
+    UnicodeDecodeError: undecodable_body_handler,
     Exception: unexpected_error_handler,
 }
 

@@ -19,7 +19,7 @@ from registry.domain.audit_chain import (
 )
 from registry.domain.canonical import canonical_json
 from registry.errors import InvalidInput
-from registry.services.paging import decode_cursor, encode_cursor
+from registry.services.paging import decode_cursor, encode_cursor, is_position
 from registry.tables import AuditEvent, AuditHead
 from schemas.audit import AuditEventOut, AuditPage, ChainStatus
 
@@ -131,7 +131,7 @@ async def verify() -> ChainReport:
 async def page(cursor: str | None, limit: int) -> AuditPage:
     """One page of events in chain order, with the status of the whole chain."""
     after = decode_cursor(cursor, keys={"p"})["p"] if cursor else 0
-    if not isinstance(after, int):
+    if not is_position(after):
         raise InvalidInput("the cursor is not one this API issued", field="cursor")
     events = await list_events(after, limit + 1)
     report = await verify()

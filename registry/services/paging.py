@@ -18,6 +18,14 @@ def encode_cursor(position: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(canonical_json(position)).rstrip(b"=").decode("ascii")
 
 
+MAX_POSITION = 2**62
+
+
+def is_position(value: object) -> bool:
+    """True for an int (not a bool) that fits every engine's 64-bit integer columns."""
+    return type(value) is int and 0 <= value < MAX_POSITION
+
+
 def decode_cursor(cursor: str, *, keys: set[str]) -> dict[str, Any]:
     """Unwrap a cursor made by ``encode_cursor``; anything else is a 422 naming ``cursor``."""
     try:
@@ -34,7 +42,7 @@ def decode_time_id_cursor(cursor: str) -> tuple[int, uuid.UUID]:
     """Unwrap a (time, id) cursor, the shape every time-ordered listing uses."""
     value = decode_cursor(cursor, keys={"t", "id"})
     try:
-        if isinstance(value["t"], bool) or not isinstance(value["t"], int):
+        if not is_position(value["t"]):
             raise TypeError("t")
         return value["t"], uuid.UUID(str(value["id"]))
     except (TypeError, ValueError) as e:
