@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -164,11 +163,11 @@ async def test_200_concurrent_claims_on_50_items(client: httpx.AsyncClient, worl
         for n in range(CLIENTS)
     ]
     port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "registry.cli", "serve", "--port", str(port), "--workers", "2"],
+    server = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "registry.cli", "serve", "--port", str(port), "--workers", "2"],
         env={**os.environ, "REGISTRY_HOST": "127.0.0.1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -181,10 +180,10 @@ async def test_200_concurrent_claims_on_50_items(client: httpx.AsyncClient, worl
     finally:
         server.terminate()
         try:
-            _, stderr = server.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
+            _, stderr = await asyncio.wait_for(server.communicate(), timeout=20)
+        except TimeoutError:
             server.kill()
-            _, stderr = server.communicate()
+            _, stderr = await server.communicate()
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {200: 2 * ITEMS, 204: CLIENTS - 2 * ITEMS}, (statuses, stderr[-2000:])
     assert b"database is locked" not in stderr

@@ -148,7 +148,7 @@ def with_stray_signature_bits(token: str) -> str:
 class Forgery:
     name: str
     forge: Callable[[World], str]
-    says: str
+    says: str | tuple[str, ...]
 
 
 FORGERIES = [
@@ -211,7 +211,13 @@ FORGERIES = [
     Forgery("truncated by one character", lambda w: w.token[:-1], "base64url"),
     # 84 characters hold exactly 63 bytes; 82 leave stray bits.
     Forgery("truncated by two characters", lambda w: w.token[:-2], "64-byte ES256 signature"),
-    Forgery("truncated by four characters", lambda w: w.token[:-4], "canonical base64url"),
+    # 82 characters leave four stray bits: usually set (not canonical), sometimes all zero, and
+    # then the signature is simply too short. Either way it is refused.
+    Forgery(
+        "truncated by four characters",
+        lambda w: w.token[:-4],
+        ("canonical base64url", "64-byte ES256 signature"),
+    ),
     Forgery("truncated to two parts", lambda w: w.token.rsplit(".", 1)[0], "three non-empty"),
     Forgery("signature cut to 48 bytes", lambda w: w.token[:-22], "64-byte ES256 signature"),
     Forgery("padding added", lambda w: w.token + "==", "base64url"),
@@ -261,7 +267,8 @@ def test_forgeries_are_refused(world: World, case: Forgery) -> None:
     token = case.forge(world)
     with pytest.raises(SignatureInvalid) as raised:
         verify_statement(token, world.trust)
-    assert case.says in raised.value.detail
+    expected = (case.says,) if isinstance(case.says, str) else case.says
+    assert any(fragment in raised.value.detail for fragment in expected), raised.value.detail
     assert isinstance(raised.value, InvalidInput)
 
 
