@@ -32,6 +32,7 @@ syslibs:
 run: $(STAMP) syslibs
 	$(BIN)/registry db upgrade
 	$(BIN)/registry admin bootstrap
+	$(BIN)/registry keys init
 	$(BIN)/registry criteria publish --builtin
 	$(BIN)/registry serve
 

@@ -15,6 +15,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from piccolo.engine.postgres import PostgresEngine
 
 from registry.api.audit import AuditController
+from registry.api.certificates import CertificateController, jwks, trust
 from registry.api.criteria import CriteriaSetController
 from registry.api.dossiers import DossierController, ProductController
 from registry.api.identity import OrganisationController, TokenController, UserController
@@ -27,7 +28,7 @@ from registry.api.reviews import (
 )
 from registry.api.system import MeController, health
 from registry.db import engine
-from registry.services import queue
+from registry.services import issuance, queue
 from registry.settings import Settings, get_settings
 
 log = logging.getLogger("registry.app")
@@ -47,8 +48,8 @@ async def _database_pool(_: Litestar) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def _lease_sweeper(app: Litestar) -> AsyncIterator[None]:
-    """Return expired review leases to the queue every so often (one process at a time)."""
+async def _periodic_work(app: Litestar) -> AsyncIterator[None]:
+    """Periodic work: expire review leases, issue certificates a failed issuance left pending."""
     interval = get_settings().lease_sweep_interval_seconds
 
     async def loop() -> None:
@@ -56,8 +57,9 @@ async def _lease_sweeper(app: Litestar) -> AsyncIterator[None]:
             await asyncio.sleep(interval)
             try:
                 await queue.sweep_expired_leases()
+                await issuance.issue_pending()
             except Exception:  # the sweeper must outlive a failed round
-                log.exception("lease sweep failed")
+                log.exception("periodic work failed")
 
     task = asyncio.create_task(loop())
     try:
@@ -106,10 +108,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReviewController,
             InterestController,
             ModerationController,
+            CertificateController,
+            jwks,
+            trust,
         ],
         plugins=[ProblemDetailsPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
-        lifespan=[_database_pool, _lease_sweeper],
+        lifespan=[_database_pool, _periodic_work],
     )

@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -35,6 +36,10 @@ class BlobStore(Protocol):
         """Remove a blob (sweeping unreferenced ones); absent is fine."""
         ...
 
+    def entries(self) -> Iterator[tuple[str, float]]:
+        """Every stored digest with the time (epoch seconds) it was stored."""
+        ...
+
 
 class FileBlobStore:
     """Blobs as files ``root/ab/abcdef…`` on a local or shared file system."""
@@ -53,6 +58,8 @@ class FileBlobStore:
         digest = hashlib.sha256(data).hexdigest()
         path = self._path(digest)
         if path.exists():
+            # Storing it again counts as fresh: a sweep must not take it from under a new upload.
+            os.utime(path)
             return digest
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
@@ -84,3 +91,11 @@ class FileBlobStore:
     def delete(self, digest: str) -> None:
         """Remove a blob file if present."""
         self._path(digest).unlink(missing_ok=True)
+
+    def entries(self) -> Iterator[tuple[str, float]]:
+        """Every blob file's digest and modification time (temporary files are skipped)."""
+        if not self.root.is_dir():
+            return
+        for path in self.root.glob("??/*"):
+            if _DIGEST.fullmatch(path.name):
+                yield path.name, path.stat().st_mtime

@@ -161,6 +161,95 @@ def criteria_publish(file: Path | None, builtin: bool) -> None:
 
 
 @main.group()
+def keys() -> None:
+    """Signing keys: the root CA and the keys that sign certificates."""
+
+
+@keys.command("init")
+def keys_init() -> None:
+    """First run: create the root CA and a first signing key (files 0600 in the key directory)."""
+    from registry.services import keys as service
+    from registry.services.audit import Actor
+
+    created = _run(service.init_keys(Actor("cli")))
+    where = get_settings().key_dir
+    if created is None:
+        click.echo(f"signing keys already exist in {where}")
+    else:
+        click.echo(f"root CA and signing key {created.kid} created in {where}")
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Retire the signing key in use and make a new one; what the old one signed still verifies."""
+    from registry.services import keys as service
+    from registry.services.audit import Actor
+
+    created = _run(service.rotate(Actor("cli")))
+    click.echo(f"new signing key {created.kid}; the previous key is retired")
+
+
+@keys.command("revoke")
+@click.argument("kid")
+@click.option(
+    "--from",
+    "from_",
+    required=True,
+    help="When the key was compromised: ISO time (2026-11-01T09:00:00Z) or UTC seconds.",
+)
+def keys_revoke(kid: str, from_: str) -> None:
+    """Mark key KID compromised from a time: what it signed from then on fails verification."""
+    import datetime as dt
+
+    from registry.errors import RegistryError
+    from registry.services import keys as service
+    from registry.services.audit import Actor
+
+    try:
+        moment = (
+            int(from_)
+            if from_.isdigit()
+            else int(dt.datetime.fromisoformat(from_.replace("Z", "+00:00")).timestamp())
+        )
+    except ValueError as e:
+        raise click.BadParameter(f"not a time: {from_!r}", param_hint="--from") from e
+    try:
+        record = _run(service.revoke(Actor("cli"), kid, moment))
+    except RegistryError as e:
+        raise click.ClickException(e.detail) from e
+    click.echo(f"key {record.kid} revoked from {record.revoked_from}")
+
+
+@main.group()
+def certificates() -> None:
+    """Certificates."""
+
+
+@certificates.command("issue-pending")
+def certificates_issue_pending() -> None:
+    """Issue certificates for approved revisions that have none yet (after a failed issuance)."""
+    from registry.services.issuance import issue_pending
+
+    issued = _run(issue_pending())
+    click.echo(f"issued {len(issued)} certificate(s): {', '.join(issued) or '-'}")
+
+
+@main.group()
+def blobs() -> None:
+    """Stored evidence files and PDFs."""
+
+
+@blobs.command("sweep")
+@click.option("--grace", default=3600, show_default=True, help="Keep blobs younger than this (s).")
+def blobs_sweep(grace: int) -> None:
+    """Delete stored files that no evidence or certificate refers to."""
+    from registry.services.blob_sweep import sweep_unreferenced_blobs
+
+    removed = _run(sweep_unreferenced_blobs(grace))
+    click.echo(f"removed {len(removed)} unreferenced blob(s)")
+
+
+@main.group()
 def audit() -> None:
     """The hash-chained audit trail."""
 

@@ -55,3 +55,7 @@ class PayloadTooLarge(RegistryError):
 
 class UnsupportedMediaType(RegistryError):
     """An upload's bytes are not one of the accepted types."""
+
+
+class Unavailable(RegistryError):
+    """The registry cannot serve this now (say, no signing keys yet): an operator's problem."""

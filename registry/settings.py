@@ -26,6 +26,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     evidence_max_file_bytes: int
     evidence_max_dossier_bytes: int
     lease_sweep_interval_seconds: float
+    key_dir: Path
+    key_rotation_days: int
+    certificate_validity_days: int
+    trust_max_age_seconds: int
 
     @property
     def sqlite_path(self) -> Path:
@@ -51,8 +55,9 @@ def load_settings() -> Settings:
     """Read the settings from the environment (no caching: tests call this directly)."""
     host = _env("HOST", "127.0.0.1")
     port = int(_env("PORT", "8000"))
+    data_dir = Path(_env("DATA_DIR", "var")).resolve()
     return Settings(
-        data_dir=Path(_env("DATA_DIR", "var")).resolve(),
+        data_dir=data_dir,
         database_url=os.environ.get("REGISTRY_DATABASE_URL") or None,
         host=host,
         port=port,
@@ -64,6 +69,10 @@ def load_settings() -> Settings:
         evidence_max_file_bytes=int(_env("EVIDENCE_MAX_FILE_BYTES", str(25 * MIB))),
         evidence_max_dossier_bytes=int(_env("EVIDENCE_MAX_DOSSIER_BYTES", str(250 * MIB))),
         lease_sweep_interval_seconds=float(_env("LEASE_SWEEP_INTERVAL", "60")),
+        key_dir=Path(_env("KEY_DIR", str(data_dir / "keys"))).resolve(),
+        key_rotation_days=int(_env("KEY_ROTATION_DAYS", "365")),
+        certificate_validity_days=int(_env("CERTIFICATE_VALIDITY_DAYS", "365")),
+        trust_max_age_seconds=int(_env("TRUST_MAX_AGE", str(7 * 86_400))),
     )
 
 

@@ -18,6 +18,7 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
+from registry.domain.certificate import CertificateStatus
 from registry.domain.dossier import RevisionStatus
 from registry.domain.identity import OrganisationKind, Role
 from registry.domain.review import SlotStatus
@@ -225,3 +226,61 @@ class ModerationCase(Table, tablename="moderation_case"):
     recommendation = Varchar(length=24, null=True, default=None)
     summary = Text(null=True, default=None)
     final_scores = Text(null=True, default=None)  # canonical JSON {code: score}
+
+
+class SigningKey(Table, tablename="signing_key"):
+    """A signing key's public record: its window, status and revocation point (DESIGN §4)."""
+
+    kid = Varchar(length=64, unique=True)
+    status = Varchar(length=16)  # active | retired | revoked
+    not_before = BigInt()
+    not_after = BigInt()
+    sign_until = BigInt()
+    certificate_pem = Text()
+    revoked_from = BigInt(null=True, default=None)
+    created_at = BigInt()
+    changed_at = BigInt()
+
+
+class Certificate(Table, tablename="certificate"):
+    """An issued certificate: the statement, the stored PDF's digest and the current status."""
+
+    id = UUID(primary_key=True)
+    certificate_id = Varchar(length=16, unique=True)  # MKR-XXXX-XXXX-C
+    revision = ForeignKey(references=Revision, on_delete=OnDelete.restrict, unique=True)
+    dossier = ForeignKey(references=Dossier, on_delete=OnDelete.restrict)
+    product = ForeignKey(references=Product, on_delete=OnDelete.restrict, index=True)
+    organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, index=True)
+    product_name = Varchar(length=200)
+    product_version = Varchar(length=64)
+    supplier_name = Varchar(length=200)
+    intended_purpose = Text()
+    esf_tier = Varchar(length=1)
+    device_class = Varchar(length=8)
+    criteria_set = Varchar(length=80, index=True)
+    criteria_sha256 = Varchar(length=64)
+    dossier_sha256 = Varchar(length=64)
+    outcomes = Text()  # canonical JSON of the section outcomes
+    issued_at = BigInt(index=True)
+    valid_until = BigInt()
+    kid = Varchar(length=64)
+    statement = Text()
+    pdf_sha256 = Varchar(length=64)
+    status = Varchar(length=16, choices=CertificateStatus, index=True)
+    status_reason = Varchar(length=32, null=True, default=None)
+    status_note = Text(null=True, default=None)
+    status_changed_at = BigInt(null=True, default=None)
+    superseded_by = Varchar(length=16, null=True, default=None)
+    search_text = Text()  # lower-cased product, supplier and purpose, for the directory
+
+
+class CertificateEvent(Table, tablename="certificate_event"):
+    """One change in a certificate's life, with its reason and note."""
+
+    certificate = ForeignKey(references=Certificate, on_delete=OnDelete.restrict, index=True)
+    at = BigInt()
+    action = Varchar(length=16)
+    status = Varchar(length=16)
+    reason = Varchar(length=32, null=True, default=None)
+    note = Text(default="")
+    actor = Varchar(length=64)

@@ -181,6 +181,7 @@ class RevisionOut(Response, frozen=True):
     submitted_at: UnixTime | None
     decided_at: UnixTime | None
     decision: DecisionOut | None = None
+    certificate_id: str | None = None
 
 
 class RevisionList(Response, frozen=True):

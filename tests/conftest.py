@@ -121,3 +121,12 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
 async def world(db: None) -> World:
     """An admin, two supplier organisations with one member each, and reviewers, with tokens."""
     return await make_world()
+
+
+@pytest.fixture
+async def signing(db: None) -> None:
+    """A root CA (made once per run, on disk) and a fresh active signing key in the database."""
+    from registry.services import keys
+    from registry.services.audit import SYSTEM
+
+    await keys.init_keys(SYSTEM)

@@ -14,6 +14,7 @@ from schemas.criteria import (
     Section,
 )
 from tests.supplier_flow import TIER_A_ADMIN
+from tests.world import World
 
 TINY = CriteriaSetDocument(
     key="tiny",
@@ -73,3 +74,32 @@ async def submit_tiny(client: httpx.AsyncClient, headers: dict[str, str], name: 
     submitted = await client.post(f"/v1/dossiers/{dossier_id}/submit", headers=headers)
     assert submitted.status_code == 200, submitted.text
     return dossier_id
+
+
+async def approve_tiny(client: httpx.AsyncClient, world: World, name: str = "Booking") -> str:
+    """Take a tiny-set dossier of supplier A through two approving reviews; return its cert ID."""
+    dossier_id = await submit_tiny(client, world.supplier_a.headers, name)
+    for reviewer in (world.reviewer, world.reviewer_2):
+        claimed = await client.post("/v1/queue/claim", headers=reviewer.headers)
+        assert claimed.status_code == 200, claimed.text
+        review_id = claimed.json()["id"]
+        scored = await client.put(
+            f"/v1/reviews/{review_id}/scores/C1.1",
+            json={"gate_pass": True},
+            headers=reviewer.headers,
+        )
+        assert scored.status_code == 200, scored.text
+        submitted = await client.post(
+            f"/v1/reviews/{review_id}/submit",
+            json={"recommendation": "approve", "summary": "Fine."},
+            headers=reviewer.headers,
+        )
+        assert submitted.status_code == 200, submitted.text
+    revisions = await client.get(
+        f"/v1/dossiers/{dossier_id}/revisions", headers=world.supplier_a.headers
+    )
+    latest = revisions.json()["items"][-1]
+    assert latest["status"] == "approved", latest
+    assert latest["certificate_id"], "approval issues the certificate"
+    certificate_id: str = latest["certificate_id"]
+    return certificate_id

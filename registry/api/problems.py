@@ -26,6 +26,7 @@ from registry.errors import (
     PreconditionRequired,
     RegistryError,
     Unauthenticated,
+    Unavailable,
     UnsupportedMediaType,
 )
 from schemas.base import Problem
@@ -45,6 +46,7 @@ _STATUS: dict[type[RegistryError], tuple[int, str]] = {
     UnsupportedMediaType: (415, "unsupported-media-type"),
     InvalidInput: (422, "invalid-input"),
     PreconditionRequired: (428, "precondition-required"),
+    Unavailable: (503, "unavailable"),
 }
 _DENIED = {401, 403, 404}
 
@@ -179,6 +181,7 @@ _DESCRIPTIONS = {
     422: "Well-formed input that breaks a registry rule",
     428: "If-Match is required",
     429: "Too many requests from this client",
+    503: "The registry cannot serve this yet (for example, no signing keys)",
 }
 
 

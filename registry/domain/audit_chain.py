@@ -50,6 +50,14 @@ class AuditTag(StrEnum):
     moderation_opened = "moderation:opened"
     moderation_decided = "moderation:decided"
     interests_declared = "interests:declared"
+    key_created = "key:created"
+    key_retired = "key:retired"
+    key_revoked = "key:revoked"
+    certificate_issued = "certificate:issued"
+    certificate_suspended = "certificate:suspended"
+    certificate_reinstated = "certificate:reinstated"
+    certificate_revoked = "certificate:revoked"
+    certificate_superseded = "certificate:superseded"
 
 
 @dataclass(frozen=True, slots=True)

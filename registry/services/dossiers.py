@@ -33,7 +33,7 @@ from registry.services import audit, criteria, queue
 from registry.services.audit import Actor
 from registry.services.paging import decode_time_id_cursor, encode_time_id_cursor
 from registry.services.products import product_row, supplier_organisation
-from registry.tables import Answer, Dossier, Evidence, Product, Revision
+from registry.tables import Answer, Certificate, Dossier, Evidence, Product, Revision
 from schemas.criteria import CriteriaSetDocument, Criterion, ProductProfile
 from schemas.dossier import (
     AnswerChangeOut,
@@ -604,7 +604,18 @@ async def list_revisions(principal: Principal, dossier_id: str) -> RevisionList:
         .where(Revision.dossier == loaded.dossier["id"])
         .order_by(Revision.number)
     )
-    return RevisionList(items=[_revision_row_out(row) for row in rows])
+    issued = {
+        row["revision"]: row["certificate_id"]
+        for row in await Certificate.select(Certificate.revision, Certificate.certificate_id).where(
+            Certificate.dossier == loaded.dossier["id"]
+        )
+    }
+    return RevisionList(
+        items=[
+            msgspec.structs.replace(_revision_row_out(row), certificate_id=issued.get(row["id"]))
+            for row in rows
+        ]
+    )
 
 
 def _change_out(fact: EvidenceFact) -> EvidenceChangeOut:

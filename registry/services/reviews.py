@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from registry.domain.dossier import RevisionAction, RevisionStatus, transition
 from registry.domain.identity import OrganisationKind, Principal
 from registry.domain.review import SlotStatus, check_score, require_live_claim, section_of
 from registry.errors import Conflict, InvalidInput, NotFound
-from registry.services import audit, criteria, dossiers, queue
+from registry.services import audit, criteria, dossiers, issuance, queue
 from registry.services.audit import Actor
 from registry.tables import (
     ConflictOfInterest,
@@ -45,15 +45,7 @@ from schemas.review import (
     ScorePut,
 )
 
-# Called after an approval commits, with the revision id: certificate issuance hooks in here.
-ApprovalHook = Callable[[uuid.UUID], Awaitable[None]]
-_approval_hooks: list[ApprovalHook] = []
-
-
-def on_approved(hook: ApprovalHook) -> ApprovalHook:
-    """Register what happens once a revision is approved (the certificate issuer)."""
-    _approval_hooks.append(hook)
-    return hook
+log = logging.getLogger("registry.reviews")
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,8 +336,15 @@ async def _apply(
 
 
 async def _run_approval_hooks(revision_id: uuid.UUID) -> None:
-    for hook in _approval_hooks:
-        await hook(revision_id)
+    """The one call site where an approval becomes a certificate, after the decision commits.
+
+    Issuance signs and renders outside any transaction; if it fails, the approval stands and
+    ``issue_pending`` (periodic task and CLI) issues the certificate later.
+    """
+    try:
+        await issuance.issue_for(revision_id)
+    except Exception:  # the review's own outcome is already committed and must be answered
+        log.exception("certificate issuance failed for revision %s; will retry", revision_id)
 
 
 async def declare_interests(principal: Principal, request: InterestsPut) -> InterestsOut:

@@ -5,7 +5,7 @@ Messages say what was expected and what was found; they never carry key material
 
 from __future__ import annotations
 
-from registry.errors import Conflict, InvalidInput, RegistryError
+from registry.errors import Conflict, InvalidInput, Unavailable
 
 
 class SignatureInvalid(InvalidInput):
@@ -16,5 +16,5 @@ class SigningRefused(Conflict):
     """The key asked to sign may not sign now: retired, revoked, or outside its signing window."""
 
 
-class KeyMaterialError(RegistryError):
+class KeyMaterialError(Unavailable):
     """Key files are missing, unreadable or inconsistent: an operator's problem, not a caller's."""

@@ -1,0 +1,291 @@
+"""Certificates after issuance: public reads, the stored PDF, status changes, the full report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import anyio
+import msgspec
+
+from registry import clock
+from registry.db import write_transaction
+from registry.domain.audit_chain import AuditTag
+from registry.domain.certificate import (
+    CertificateStatus,
+    Reason,
+    StatusAction,
+    shown_status,
+    transition,
+)
+from registry.domain.certificate_id import normalise_certificate_id
+from registry.domain.identity import Principal, Role
+from registry.errors import NotFound
+from registry.services import audit, criteria
+from registry.services.audit import Actor
+from registry.services.evidence import blob_store
+from registry.tables import (
+    Certificate,
+    CertificateEvent,
+    Evidence,
+    ModerationCase,
+    ReviewScore,
+    ReviewSlot,
+    Revision,
+)
+from reports import (
+    CriterionLine,
+    EvidenceLine,
+    ReportView,
+    SectionOutcome,
+    TimelineEntry,
+    render_assessment_report,
+)
+from schemas.certificate import CertificateOut, SectionResult, StatusChange, StatusEvent
+
+_TAGS = {
+    StatusAction.suspend: AuditTag.certificate_suspended,
+    StatusAction.reinstate: AuditTag.certificate_reinstated,
+    StatusAction.revoke: AuditTag.certificate_revoked,
+}
+_DONE = {"suspend": "suspended", "reinstate": "reinstated", "revoke": "revoked"}
+
+
+async def row_by_id(certificate_id: str) -> dict[str, Any]:
+    """The certificate row for a typed ID (normalised; a mistyped one is 422 before any lookup)."""
+    display = normalise_certificate_id(certificate_id)
+    row = await Certificate.select().where(Certificate.certificate_id == display).first()
+    if row is None:
+        raise NotFound(f"no certificate {display} in the registry")
+    return row
+
+
+async def history(row: dict[str, Any]) -> list[StatusEvent]:
+    """A certificate's events, oldest first."""
+    events = (
+        await CertificateEvent.select()
+        .where(CertificateEvent.certificate == row["id"])
+        .order_by(CertificateEvent.at, CertificateEvent._meta.primary_key)
+    )
+    return [
+        StatusEvent(
+            at=e["at"],
+            action=e["action"],
+            status=e["status"],
+            reason=Reason(e["reason"]) if e["reason"] else None,
+            note=e["note"],
+        )
+        for e in events
+    ]
+
+
+async def certificate_out(row: dict[str, Any], now: int | None = None) -> CertificateOut:
+    """The public view of a certificate row, with its status as of ``now``."""
+    now = clock.now() if now is None else now
+    return CertificateOut(
+        certificate_id=row["certificate_id"],
+        status=shown_status(CertificateStatus(row["status"]), row["valid_until"], now),
+        status_reason=Reason(row["status_reason"]) if row["status_reason"] else None,
+        status_note=row["status_note"],
+        status_changed_at=row["status_changed_at"],
+        superseded_by=row["superseded_by"],
+        product_name=row["product_name"],
+        product_version=row["product_version"],
+        supplier_name=row["supplier_name"],
+        intended_purpose=row["intended_purpose"],
+        esf_tier=row["esf_tier"],
+        device_class=row["device_class"],
+        criteria_set=row["criteria_set"],
+        criteria_set_sha256=row["criteria_sha256"],
+        dossier_sha256=row["dossier_sha256"],
+        issued_at=row["issued_at"],
+        valid_until=row["valid_until"],
+        kid=row["kid"],
+        pdf_sha256=row["pdf_sha256"],
+        sections=[SectionResult(*s) for s in msgspec.json.decode(row["outcomes"])],
+        history=await history(row),
+    )
+
+
+async def get_certificate(certificate_id: str) -> CertificateOut:
+    """A certificate as anyone may read it."""
+    return await certificate_out(await row_by_id(certificate_id))
+
+
+async def pdf(certificate_id: str) -> tuple[bytes, str, str]:
+    """The PDF stored at issuance (never re-rendered), its digest and the display ID."""
+    row = await row_by_id(certificate_id)
+    try:
+        data = blob_store().get(row["pdf_sha256"])
+    except KeyError as e:
+        raise NotFound(f"the PDF of {row['certificate_id']} is not in storage") from e
+    return data, row["pdf_sha256"], row["certificate_id"]
+
+
+async def statement(certificate_id: str) -> str:
+    """The certificate's compact JWS."""
+    return str((await row_by_id(certificate_id))["statement"])
+
+
+async def change_status(actor: Actor, certificate_id: str, request: StatusChange) -> CertificateOut:
+    """Suspend, reinstate or revoke, with a reason and note; terminal statuses refuse (409)."""
+    action = StatusAction(request.action)
+    async with write_transaction():
+        row = await row_by_id(certificate_id)
+        status = transition(CertificateStatus(row["status"]), action)
+        now = clock.now()
+        await Certificate.update(
+            {
+                Certificate.status: status.value,
+                Certificate.status_reason: request.reason.value,
+                Certificate.status_note: request.note,
+                Certificate.status_changed_at: now,
+            }
+        ).where(Certificate.id == row["id"])
+        await CertificateEvent.insert(
+            CertificateEvent(
+                certificate=row["id"],
+                at=now,
+                action=_DONE[request.action],
+                status=status.value,
+                reason=request.reason.value,
+                note=request.note,
+                actor=actor.id,
+            )
+        )
+        await audit.record(
+            actor,
+            _TAGS[action],
+            f"certificate:{row['certificate_id']}",
+            {"reason": request.reason.value, "note": request.note},
+        )
+        updated = await Certificate.select().where(Certificate.id == row["id"]).first()
+        if updated is None:
+            raise NotFound(f"no certificate {certificate_id}")
+    return await certificate_out(updated)
+
+
+async def _may_read_report(principal: Principal, row: dict[str, Any]) -> bool:
+    if principal.has_role(Role.admin) or str(row["organisation"]) == principal.organisation_id:
+        return True
+    if principal.has_role(Role.reviewer):
+        reviewer = uuid.UUID(principal.user_id)
+        if await ReviewSlot.exists().where(
+            (ReviewSlot.revision == row["revision"]) & (ReviewSlot.reviewer == reviewer)
+        ):
+            return True
+        return bool(
+            await ModerationCase.exists().where(
+                (ModerationCase.revision == row["revision"]) & (ModerationCase.lead == reviewer)
+            )
+        )
+    return False
+
+
+async def report(principal: Principal, certificate_id: str) -> tuple[bytes, str]:
+    """The full assessment report PDF: criteria, rationale, evidence and timeline."""
+    row = await row_by_id(certificate_id)
+    if not await _may_read_report(principal, row):
+        raise NotFound(f"no assessment report for {row['certificate_id']} that you may read")
+    view = await _report_view(row)
+    return await anyio.to_thread.run_sync(render_assessment_report, view), row["certificate_id"]
+
+
+async def _report_view(row: dict[str, Any]) -> ReportView:
+    revision = await Revision.select().where(Revision.id == row["revision"]).first()
+    if revision is None:
+        raise NotFound("the certificate's revision is missing")
+    frozen = msgspec.json.decode(revision["frozen"])
+    decision = msgspec.json.decode(revision["decision"] or "{}")
+    document, _ = await criteria.document_by_ref(row["criteria_set"])
+    sections = [SectionOutcome(*s) for s in msgspec.json.decode(row["outcomes"])]
+    slots = (
+        await ReviewSlot.select(ReviewSlot.id, ReviewSlot.submitted_at, ReviewSlot.claimed_at)
+        .where(ReviewSlot.revision == row["revision"])
+        .order_by(ReviewSlot.submitted_at, ReviewSlot.natural_key)
+    )
+    scores: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for number, slot in enumerate(slots, start=1):
+        for score in await ReviewScore.select().where(ReviewScore.slot == slot["id"]):
+            scores.setdefault(score["criterion_code"], []).append((f"Reviewer {number}", score))
+    case = await ModerationCase.select().where(ModerationCase.revision == row["revision"]).first()
+    final = msgspec.json.decode(case["final_scores"]) if case and case["final_scores"] else {}
+    lines = []
+    for section in document.sections:
+        for criterion in section.criteria:
+            judged = scores.get(criterion.code, [])
+            if not judged and criterion.code not in final:
+                continue
+            agreed = final.get(criterion.code) or (judged[0][1] if judged else {})
+            rationale = [(who, s["rationale"]) for who, s in judged if s["rationale"]]
+            if criterion.code in final and final[criterion.code].get("rationale"):
+                rationale.append(("Lead reviewer (moderation)", final[criterion.code]["rationale"]))
+            lines.append(
+                CriterionLine(
+                    section=section.code,
+                    code=criterion.code,
+                    title=criterion.title,
+                    mode=criterion.mode,
+                    outcome=_outcome_words(criterion.mode, agreed, criterion.max_score),
+                    score=agreed.get("score"),
+                    max_score=criterion.max_score,
+                    rationale=rationale,
+                )
+            )
+    evidence_rows = await Evidence.select(Evidence.sha256, Evidence.label).where(
+        Evidence.revision == row["revision"]
+    )
+    labels = {e["sha256"]: e["label"] for e in evidence_rows}
+    evidence = [
+        EvidenceLine(
+            name=labels.get(e["sha256"], e["document_type"]),
+            document_type=e["document_type"],
+            sha256=e["sha256"],
+            expires_on=_date(e["expires_on"]),
+            verification="declared by the supplier",
+            criteria=e["criteria"],
+        )
+        for e in frozen["evidence"]
+    ]
+    timeline = [TimelineEntry(revision["submitted_at"], f"Revision {revision['number']} submitted")]
+    timeline += [
+        TimelineEntry(s["submitted_at"], "Independent review submitted")
+        for s in slots
+        if s["submitted_at"]
+    ]
+    if case and case["decided_at"]:
+        timeline.append(TimelineEntry(case["decided_at"], "Moderated by a lead reviewer"))
+    timeline.append(TimelineEntry(row["issued_at"], f"Certificate {row['certificate_id']} issued"))
+    return ReportView(
+        product_name=row["product_name"],
+        product_version=row["product_version"],
+        supplier_name=row["supplier_name"],
+        intended_purpose=row["intended_purpose"],
+        esf_tier=row["esf_tier"],
+        device_class=row["device_class"],
+        criteria_set_ref=row["criteria_set"],
+        criteria_set_title=document.title,
+        criteria_set_sha256=row["criteria_sha256"],
+        dossier_sha256=row["dossier_sha256"],
+        revision=revision["number"],
+        decision=str(decision.get("outcome", "approved")).replace("_", " ").capitalize(),
+        generated_at=clock.now(),
+        sections=sections,
+        criteria=lines,
+        evidence=evidence,
+        timeline=timeline,
+        certificate_id=row["certificate_id"],
+    )
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _outcome_words(mode: str, score: dict[str, Any], max_score: int | None) -> str:
+    if score.get("not_applicable"):
+        return "Not applicable"
+    if mode == "gate":
+        return "Met" if score.get("gate_pass") else "Not met"
+    return f"{score.get('score')} of {max_score}"
