@@ -16,6 +16,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from registry.api.audit import AuditController
 from registry.api.certificates import CertificateController, jwks, trust
+from registry.api.client_address import rate_limit_config
 from registry.api.criteria import CriteriaSetController
 from registry.api.dossiers import DossierController, ProductController
 from registry.api.identity import OrganisationController, TokenController, UserController
@@ -27,6 +28,7 @@ from registry.api.reviews import (
     ReviewController,
 )
 from registry.api.system import MeController, health
+from registry.api.verify import VerifyController
 from registry.db import engine
 from registry.services import issuance, queue
 from registry.settings import Settings, get_settings
@@ -111,7 +113,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CertificateController,
             jwks,
             trust,
+            VerifyController,
         ],
+        middleware=[rate_limit_config(settings).middleware],
         plugins=[ProblemDetailsPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

@@ -30,6 +30,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     key_rotation_days: int
     certificate_validity_days: int
     trust_max_age_seconds: int
+    public_rate_per_minute: int
+    trusted_proxies: tuple[str, ...]
 
     @property
     def sqlite_path(self) -> Path:
@@ -73,6 +75,10 @@ def load_settings() -> Settings:
         key_rotation_days=int(_env("KEY_ROTATION_DAYS", "365")),
         certificate_validity_days=int(_env("CERTIFICATE_VALIDITY_DAYS", "365")),
         trust_max_age_seconds=int(_env("TRUST_MAX_AGE", str(7 * 86_400))),
+        public_rate_per_minute=int(_env("PUBLIC_RATE_PER_MINUTE", "120")),
+        trusted_proxies=tuple(
+            p.strip() for p in _env("TRUSTED_PROXIES", "").split(",") if p.strip()
+        ),
     )
 
 

@@ -28,6 +28,8 @@ def _postgres_admin(url: str, sql: str) -> None:
 _DATA_DIR = tempfile.mkdtemp(prefix="registry-test-")
 os.environ["REGISTRY_DATA_DIR"] = _DATA_DIR
 os.environ["REGISTRY_BASE_URL"] = "http://registry.test"
+# The suite makes thousands of public requests from one address; the limiter has its own test.
+os.environ["REGISTRY_PUBLIC_RATE_PER_MINUTE"] = "1000000"
 _SERVER_URL = os.environ.get("REGISTRY_TEST_DATABASE_URL", "")
 # Each PostgreSQL run gets its own empty database, dropped at the end, so two runs (a developer's
 # and CI's, say) never truncate each other's tables.

@@ -112,7 +112,11 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         )
         return _respond(request, status, "invalid-request", detail or str(exc.detail), extra)
     slug = HTTPStatus(status).phrase.lower().replace(" ", "-")
-    return _respond(request, status, slug, str(exc.detail), None, exc.headers)
+    headers = dict(exc.headers or {})
+    if status == 429:
+        # Litestar's limiter sends RateLimit-Reset (seconds); clients and proxies know Retry-After.
+        headers.setdefault("Retry-After", headers.get("RateLimit-Reset", "60"))
+    return _respond(request, status, slug, str(exc.detail), None, headers or None)
 
 
 _AT_PATH = re.compile(r"at `\$\.?([^`]*)`")

@@ -1,0 +1,498 @@
+"""Verification for practices (DESIGN §5): by ID, statement or QR text, or PDF; online or offline.
+
+Each entry point gathers facts, turns them into the numbered checks of DESIGN §5 and lets
+``registry.domain.verdict`` decide. Online, the registry's own record supplies the issuance time,
+status and validity; offline, a cached signed trust bundle supplies the keys and their status and
+``registered``/``status`` stay unchecked (a fresh enough bundle stands in for them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from registry import clock
+from registry.domain import statement as claims_rules
+from registry.domain.certificate import CertificateStatus, ShownStatus, shown_status
+from registry.domain.certificate_id import MistypedCertificateId, normalise_certificate_id
+from registry.domain.verdict import Check, CheckName, Outcome, Verdict, verdict
+from registry.errors import InvalidInput
+from registry.services import keys
+from registry.services.certificates import history
+from registry.settings import get_settings
+from registry.signing.errors import SignatureInvalid
+from registry.signing.jws import VerifiedStatement, verify_statement
+from registry.signing.keys import certificate_public_key, certificate_sha256, load_root
+from registry.signing.pades import PdfSignatureReport, async_inspect_pdf
+from registry.signing.validity import KeyRecord, key_valid_at
+from registry.tables import Certificate
+from schemas.certificate import StatusEvent
+from schemas.verification import CertificateSummary, CheckOut, VerificationOut
+
+STATEMENT_FILE = "statement.jws"
+MAX_PDF_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Trust:
+    """What a verifier trusts: signing keys by kid (with status) and the root certificate."""
+
+    keys: dict[str, KeyRecord]
+    root_pem: str
+
+
+def _date(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%d %B %Y")
+
+
+def _reason(code: str | None) -> str:
+    return (code or "no reason given").replace("_", " ")
+
+
+# --- the checks -------------------------------------------------------------------------------
+
+
+def check_id(text: str) -> tuple[Check, str | None]:
+    """Check 1: well-formed ID with a right check character; returns the normalised form."""
+    try:
+        display = normalise_certificate_id(text)
+    except MistypedCertificateId as e:
+        return Check(CheckName.id_format, Outcome.failed, e.detail), None
+    return Check(CheckName.id_format, Outcome.passed, f"{display} is well-formed."), display
+
+
+def check_signature(token: str, trust: Trust) -> tuple[Check, VerifiedStatement | None]:
+    """Check 2 (statement): the JWS verifies under a key of the trust material."""
+    public = {kid: certificate_public_key(key.certificate_pem) for kid, key in trust.keys.items()}
+    try:
+        verified = verify_statement(token, public)
+        claims_rules.read_claims(verified.claims)
+    except (SignatureInvalid, InvalidInput) as e:
+        return Check(
+            CheckName.signature, Outcome.failed, f"The signed statement does not verify: {e.detail}"
+        ), None
+    return (
+        Check(
+            CheckName.signature,
+            Outcome.passed,
+            f"Signed by the registry's key {verified.kid[:12]}….",
+        ),
+        verified,
+    )
+
+
+def check_key(kid: str, trust: Trust, issued_at: int | None, *, offline: bool) -> Check:
+    """Check 3: the key was valid, and not revoked, at the registry-recorded issuance time."""
+    key = trust.keys.get(kid)
+    if key is None:
+        return Check(
+            CheckName.key_valid, Outcome.failed, f"Key {kid[:12]}… is not in the trust material."
+        )
+    if issued_at is None:
+        return Check(
+            CheckName.key_valid,
+            Outcome.not_checked,
+            "The registry has no issuance record to judge the key against.",
+        )
+    if offline and key.status == "revoked":
+        # Offline we only have the statement's own time, which a key thief could backdate.
+        return Check(
+            CheckName.key_valid,
+            Outcome.not_checked,
+            f"Key {kid[:12]}… has been revoked; only the registry's own issuance record can say "
+            "whether this was signed before that. Verify online.",
+        )
+    judged = key_valid_at(key, issued_at)
+    return Check(
+        CheckName.key_valid, Outcome.passed if judged.valid else Outcome.failed, judged.reason + "."
+    )
+
+
+def check_document(report: PdfSignatureReport) -> Check:
+    """Check 4: the PDF signature covers the entire file: nothing was appended after signing."""
+    if not report.signed:
+        return Check(CheckName.document_unmodified, Outcome.failed, "The PDF carries no signature.")
+    if not report.intact:
+        return Check(
+            CheckName.document_unmodified,
+            Outcome.failed,
+            "The signed bytes were changed after signing.",
+        )
+    if not report.coverage_entire_file:
+        return Check(
+            CheckName.document_unmodified,
+            Outcome.failed,
+            "Something was added to the PDF after it was signed.",
+        )
+    return Check(
+        CheckName.document_unmodified, Outcome.passed, "The signature covers the whole file."
+    )
+
+
+def check_pdf_signature(report: PdfSignatureReport, trust: Trust) -> Check:
+    """Check 2 (PDF): the PAdES signature is valid, chains to our root, by a key we published."""
+    if not report.valid:
+        why = report.error or "it does not verify against the registry's root certificate"
+        return Check(CheckName.signature, Outcome.failed, f"The PDF signature is not valid: {why}.")
+    key = trust.keys.get(report.signer_kid or "")
+    if key is None or certificate_sha256(key.certificate_pem) != report.signer_certificate_sha256:
+        return Check(
+            CheckName.signature,
+            Outcome.failed,
+            "The PDF was signed by a key the registry never published.",
+        )
+    return Check(
+        CheckName.signature,
+        Outcome.passed,
+        f"The PDF is signed by the registry's key {key.kid[:12]}….",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """The registry's own record of a certificate (online verification only)."""
+
+    row: dict[str, Any]
+    history: list[StatusEvent]
+
+    @property
+    def shown(self) -> ShownStatus:
+        """The status people see now (expired derived from the clock)."""
+        return shown_status(
+            CertificateStatus(self.row["status"]), self.row["valid_until"], clock.now()
+        )
+
+
+def check_registered(record: Record | None, display: str | None, token: str | None = None) -> Check:
+    """Check 6: the registry knows this certificate (and, given a statement, issued that one)."""
+    if record is None:
+        return Check(
+            CheckName.registered,
+            Outcome.failed,
+            f"The registry has no certificate {display or ''}.".replace("  ", " "),
+        )
+    if token is not None and token != record.row["statement"]:
+        return Check(
+            CheckName.registered,
+            Outcome.failed,
+            "The registry knows this certificate ID, but never issued this statement for it.",
+        )
+    return Check(
+        CheckName.registered,
+        Outcome.passed,
+        f"The registry issued {record.row['certificate_id']} on {_date(record.row['issued_at'])}.",
+    )
+
+
+def check_status(record: Record) -> Check:
+    """Check 7: the current status is valid — else the status, reason and date."""
+    row = record.row
+    shown = record.shown
+    if shown is ShownStatus.valid:
+        return Check(CheckName.status, Outcome.passed, "Its status today is valid.")
+    if shown is ShownStatus.expired:
+        return Check(
+            CheckName.status, Outcome.failed, f"It expired on {_date(row['valid_until'])}."
+        )
+    when = _date(row["status_changed_at"]) if row["status_changed_at"] else "an unknown date"
+    text = f"It was {shown.value} on {when} ({_reason(row['status_reason'])})"
+    if row["status_note"]:
+        text += f": {row['status_note']}"
+    if row["superseded_by"]:
+        text += f" Replaced by {row['superseded_by']}."
+    return Check(CheckName.status, Outcome.failed, text.rstrip(".") + ".")
+
+
+def check_not_expired(valid_until: int) -> Check:
+    """Check 8: now is before ``valid_until``."""
+    if clock.now() < valid_until:
+        return Check(CheckName.not_expired, Outcome.passed, f"Valid until {_date(valid_until)}.")
+    return Check(CheckName.not_expired, Outcome.failed, f"It expired on {_date(valid_until)}.")
+
+
+def check_in_log() -> Check:
+    """Check 9: reported, not yet decisive — the public log does not exist yet."""
+    return Check(
+        CheckName.in_log,
+        Outcome.not_checked,
+        "The public transparency log is not running yet, so inclusion was not checked.",
+    )
+
+
+# --- assembling an answer ---------------------------------------------------------------------
+
+
+def _headline(result: Verdict, record: Record | None, checks: list[Check]) -> tuple[str, str]:
+    base = f"{get_settings().base_url}/v"
+    if result is Verdict.good_to_go:
+        return (
+            "Good to go",
+            "This product was independently assessed and its certificate holds today. "
+            "You can rely on it without re-running the assessment.",
+        )
+    if result is Verdict.unknown:
+        return (
+            "Could not confirm",
+            f"Some checks could not be made (see below). Verify online at {base}, "
+            "or ask the supplier for a current certificate.",
+        )
+    shown = record.shown if record else None
+    if shown is ShownStatus.suspended:
+        return (
+            "Not good to go: suspended",
+            "Do not start using this product on the strength of this certificate. "
+            "Ask the supplier what is being done, and check back here.",
+        )
+    if shown is ShownStatus.revoked:
+        return (
+            "Not good to go: revoked",
+            "The registry withdrew this certificate for good. Stop relying on it; if the product "
+            "is in use, review that with your clinical safety lead.",
+        )
+    if shown is ShownStatus.superseded and record is not None:
+        return (
+            "Not good to go: replaced by a newer certificate",
+            f"Verify the newer certificate {record.row['superseded_by']} instead.",
+        )
+    if shown is ShownStatus.expired:
+        return (
+            "Not good to go: expired",
+            "The assessment is out of date. Ask the supplier for a reassessment.",
+        )
+    failed = [c.name for c in checks if c.outcome is Outcome.failed]
+    if CheckName.registered in failed and CheckName.signature not in failed:
+        return (
+            "Not good to go: not issued by the registry",
+            "The registry has no such certificate. Do not rely on it; report it to the registry.",
+        )
+    return (
+        "Not good to go: this is not a genuine certificate",
+        "It was not issued by the registry or was altered afterwards. Do not rely on it, "
+        "and report it to the registry.",
+    )
+
+
+def _summary(record: Record) -> CertificateSummary:
+    row = record.row
+    return CertificateSummary(
+        certificate_id=row["certificate_id"],
+        product_name=row["product_name"],
+        product_version=row["product_version"],
+        supplier_name=row["supplier_name"],
+        intended_purpose=row["intended_purpose"],
+        criteria_set=row["criteria_set"],
+        issued_at=row["issued_at"],
+        valid_until=row["valid_until"],
+        status=record.shown.value,
+        status_reason=row["status_reason"],
+        status_note=row["status_note"],
+        superseded_by=row["superseded_by"],
+        history=record.history,
+    )
+
+
+def answer(
+    checks: list[Check],
+    *,
+    record: Record | None,
+    summary: CertificateSummary | None = None,
+    mode: str = "online",
+    covered: frozenset[CheckName] = frozenset(),
+    trust_age: int | None = None,
+) -> VerificationOut:
+    """The verdict, headline, advice and checks, as the API and pages return them."""
+    result = verdict(checks, covered=covered)
+    headline, advice = _headline(result, record, checks)
+    return VerificationOut(
+        verdict=result.value,
+        headline=headline,
+        advice=advice,
+        checks=[
+            CheckOut(
+                number=int(c.name),
+                name=c.name.name,
+                outcome=c.outcome.value,
+                explanation=c.explanation,
+            )
+            for c in checks
+        ],
+        certificate=_summary(record) if record else summary,
+        checked_at=clock.now(),
+        mode="offline" if mode == "offline" else "online",
+        trust_age_seconds=trust_age,
+    )
+
+
+# --- online entry points ----------------------------------------------------------------------
+
+
+async def _record(display: str) -> Record | None:
+    row = await Certificate.select().where(Certificate.certificate_id == display).first()
+    return Record(row, await history(row)) if row else None
+
+
+async def online_trust() -> Trust:
+    """The registry's own keys (including revoked ones) and root."""
+    return Trust(
+        keys={key.kid: key for key in await keys.all_keys()},
+        root_pem=load_root(keys.key_files()).certificate_pem,
+    )
+
+
+async def verify_id(text: str) -> VerificationOut:
+    """Verify by certificate ID; a mistyped ID raises (422) before any lookup."""
+    display = normalise_certificate_id(text)
+    record = await _record(display)
+    checks = [Check(CheckName.id_format, Outcome.passed, f"{display} is well-formed.")]
+    if record is None:
+        checks += [
+            Check(
+                CheckName.signature, Outcome.not_checked, "Nothing to check: no such certificate."
+            ),
+            Check(
+                CheckName.key_valid, Outcome.not_checked, "Nothing to check: no such certificate."
+            ),
+            check_registered(None, display),
+            Check(CheckName.status, Outcome.not_checked, "No such certificate."),
+            Check(CheckName.not_expired, Outcome.not_checked, "No such certificate."),
+            check_in_log(),
+        ]
+        return answer(checks, record=None)
+    trust = await online_trust()
+    signature, verified = check_signature(record.row["statement"], trust)
+    checks += [
+        signature,
+        check_key(verified.kid, trust, record.row["issued_at"], offline=False)
+        if verified
+        else Check(CheckName.key_valid, Outcome.not_checked, "The statement did not verify."),
+        check_registered(record, display),
+        check_status(record),
+        check_not_expired(record.row["valid_until"]),
+        check_in_log(),
+    ]
+    return answer(checks, record=record)
+
+
+async def verify_statement_text(text: str) -> VerificationOut:
+    """Verify a compact JWS or a scanned verify URL (``…/v/{id}#{jws}``)."""
+    found_id, token = claims_rules.parse_verify_text(text)
+    if token is None:
+        return await verify_id(found_id or "")
+    trust = await online_trust()
+    signature, verified = check_signature(token, trust)
+    claimed = verified.claims["cid"] if verified else None
+    id_check, display = check_id(claimed or found_id or "")
+    if found_id and display and check_id(found_id)[1] != display:
+        id_check = Check(
+            CheckName.id_format,
+            Outcome.failed,
+            f"The URL names {found_id}, but the statement is for {display}.",
+        )
+    record = await _record(display) if display else None
+    checks = [
+        id_check,
+        signature,
+        check_key(verified.kid, trust, record.row["issued_at"] if record else None, offline=False)
+        if verified
+        else Check(CheckName.key_valid, Outcome.not_checked, "The statement did not verify."),
+        check_registered(record, display, token),
+    ]
+    if record is not None:
+        checks += [check_status(record), check_not_expired(record.row["valid_until"])]
+    else:
+        checks += [
+            Check(CheckName.status, Outcome.not_checked, "The registry has no such certificate."),
+            Check(
+                CheckName.not_expired, Outcome.not_checked, "The registry has no such certificate."
+            ),
+        ]
+    checks.append(check_in_log())
+    return answer(checks, record=record)
+
+
+async def verify_pdf(data: bytes) -> VerificationOut:
+    """Verify an uploaded certificate PDF: its PAdES signature, its coverage, its statement."""
+    trust = await online_trust()
+    report = await async_inspect_pdf(data, trust.root_pem)
+    token = _embedded_statement(report)
+    verified: VerifiedStatement | None = None
+    if token is not None:
+        _, verified = check_signature(token, trust)
+    display = None
+    id_check = Check(
+        CheckName.id_format, Outcome.failed, "The PDF carries no readable signed statement."
+    )
+    if verified is not None:
+        id_check, display = check_id(verified.claims["cid"])
+    record = await _record(display) if display else None
+    signature = check_pdf_signature(report, trust)
+    kid = report.signer_kid or ""
+    checks = [
+        id_check,
+        signature,
+        check_key(kid, trust, record.row["issued_at"] if record else None, offline=False),
+        check_document(report),
+        _check_statement_matches(token, verified, record, report),
+        check_registered(record, display),
+    ]
+    if record is not None:
+        checks += [check_status(record), check_not_expired(record.row["valid_until"])]
+    else:
+        checks += [
+            Check(CheckName.status, Outcome.not_checked, "The registry has no such certificate."),
+            Check(
+                CheckName.not_expired, Outcome.not_checked, "The registry has no such certificate."
+            ),
+        ]
+    checks.append(check_in_log())
+    return answer(checks, record=record)
+
+
+def _embedded_statement(report: PdfSignatureReport) -> str | None:
+    # Only a statement inside a valid signature that covers the whole file can be trusted.
+    raw = report.embedded_files.get(STATEMENT_FILE)
+    if raw is None:
+        return None
+    try:
+        return raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        return None
+
+
+def _check_statement_matches(
+    token: str | None,
+    verified: VerifiedStatement | None,
+    record: Record | None,
+    report: PdfSignatureReport,
+) -> Check:
+    """Check 5: the statement inside the PDF is the registry's statement for that certificate."""
+    if token is None or verified is None:
+        return Check(
+            CheckName.statement_matches,
+            Outcome.failed,
+            "The PDF carries no valid signed statement.",
+        )
+    if not (report.valid and report.coverage_entire_file):
+        return Check(
+            CheckName.statement_matches,
+            Outcome.failed,
+            "The statement cannot be trusted: the PDF signature around it does not hold.",
+        )
+    if record is None:
+        return Check(
+            CheckName.statement_matches,
+            Outcome.not_checked,
+            "The registry has no such certificate to compare with.",
+        )
+    if token != record.row["statement"]:
+        return Check(
+            CheckName.statement_matches,
+            Outcome.failed,
+            "The statement in the PDF is not the one the registry issued.",
+        )
+    return Check(
+        CheckName.statement_matches,
+        Outcome.passed,
+        "The statement in the PDF is the registry's own.",
+    )
