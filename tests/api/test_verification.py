@@ -142,8 +142,8 @@ async def test_tampered_pdfs_are_never_accepted(
 async def test_forged_statements_are_never_accepted(
     client: httpx.AsyncClient, certificate_id: str, tmp_path: Any
 ) -> None:
-    from registry.signing.keys import KeyFiles, create_root_ca, create_signing_key
     from registry.signing.jws import sign_statement
+    from registry.signing.keys import KeyFiles, create_root_ca, create_signing_key
 
     token = (await client.get(f"/v1/certificates/{certificate_id}/statement")).text
     header, payload, signature = token.split(".")
