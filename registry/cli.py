@@ -250,6 +250,157 @@ def blobs_sweep(grace: int) -> None:
 
 
 @main.group()
+def trust() -> None:
+    """The signed trust bundle, for offline verification."""
+
+
+def _default_trust_file() -> Path:
+    return get_settings().data_dir / "trust.json"
+
+
+@trust.command("fetch")
+@click.option("--server", default=None, help="Registry base URL (default REGISTRY_BASE_URL).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--root-sha256", default=None, help="Refuse a bundle not signed by this root.")
+def trust_fetch(server: str | None, out: Path | None, root_sha256: str | None) -> None:
+    """Download the registry's signed trust bundle, verify it, and save it for offline use."""
+    import json
+
+    import httpx
+
+    from registry import clock
+    from registry.errors import RegistryError
+    from registry.services.verification import load_bundle
+
+    base = (server or get_settings().base_url).rstrip("/")
+    try:
+        response = httpx.get(f"{base}/v1/trust", timeout=30)
+        response.raise_for_status()
+        saved = {**response.json(), "fetched_at": clock.now(), "server": base}
+        bundle = load_bundle(saved, root_sha256=root_sha256)
+    except (httpx.HTTPError, ValueError) as e:
+        raise click.ClickException(f"could not fetch the trust bundle from {base}: {e}") from e
+    except RegistryError as e:
+        raise click.ClickException(f"the trust bundle does not verify: {e.detail}") from e
+    target = out or _default_trust_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(saved, indent=2))
+    root = saved["document"]["root"]["sha256"]
+    click.echo(f"saved {len(bundle.trust.keys)} key(s) to {target}; root sha256 {root}")
+
+
+@main.command()
+@click.argument("subject")
+@click.option("--server", default=None, help="Registry base URL (default REGISTRY_BASE_URL).")
+@click.option(
+    "--trust",
+    "trust_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Saved trust bundle for --offline (default DATA_DIR/trust.json).",
+)
+@click.option("--offline", is_flag=True, help="Verify with the saved trust bundle only.")
+@click.option("--max-age", type=int, default=None, help="Oldest trust bundle (s) that counts.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full answer as JSON.")
+def verify(
+    subject: str,
+    server: str | None,
+    trust_file: Path | None,
+    offline: bool,
+    max_age: int | None,
+    as_json: bool,
+) -> None:
+    """Verify a certificate: SUBJECT is a PDF file, a certificate ID, or a QR code's text.
+
+    Exit status: 0 good to go, 1 not good to go, 2 unknown.
+    """
+    import json
+
+    import msgspec
+
+    from registry.errors import RegistryError
+
+    pdf = _read_pdf(subject)
+    try:
+        if offline:
+            result = _verify_offline(subject, pdf, trust_file, max_age)
+        else:
+            result = _verify_online(subject, pdf, server)
+    except RegistryError as e:
+        raise click.ClickException(e.detail) from e
+    if as_json:
+        click.echo(json.dumps(msgspec.to_builtins(result), indent=2))
+    else:
+        _print_verdict(result)
+    sys.exit({"good_to_go": 0, "not_good_to_go": 1}.get(result.verdict, 2))
+
+
+def _read_pdf(subject: str) -> bytes | None:
+    """The file's bytes if SUBJECT names a file; None for an ID, a statement or a URL."""
+    if len(subject) > 4096 or subject.startswith(("http://", "https://")):
+        return None
+    try:
+        path = Path(subject)
+        return path.read_bytes() if path.is_file() else None
+    except OSError:  # not a usable path (too long, bad characters): it is text
+        return None
+
+
+def _verify_online(subject: str, pdf: bytes | None, server: str | None) -> Any:
+    import httpx
+    import msgspec
+
+    from schemas.verification import VerificationOut
+
+    base = (server or get_settings().base_url).rstrip("/")
+    try:
+        if pdf is not None:
+            files = {"file": ("certificate.pdf", pdf, "application/pdf")}
+            response = httpx.post(f"{base}/v1/verify/pdf", files=files, timeout=60)
+        elif "." in subject or "/" in subject:
+            response = httpx.post(f"{base}/v1/verify/statement", json={"text": subject}, timeout=30)
+        else:
+            response = httpx.get(f"{base}/v1/verify/{subject}", timeout=30)
+    except httpx.HTTPError as e:
+        raise click.ClickException(f"could not reach {base}: {e}") from e
+    if response.status_code != 200:
+        detail = response.json().get("detail", response.text) if response.content else ""
+        raise click.ClickException(f"{response.status_code}: {detail}")
+    return msgspec.json.decode(response.content, type=VerificationOut)
+
+
+def _verify_offline(
+    subject: str, pdf: bytes | None, trust_file: Path | None, max_age: int | None
+) -> Any:
+    import json
+
+    from registry.services.verification import load_bundle, verify_offline
+
+    path = trust_file or _default_trust_file()
+    if not path.is_file():
+        raise click.ClickException(f"no saved trust bundle at {path}: run `registry trust fetch`")
+    bundle = load_bundle(json.loads(path.read_text()))
+    limit = max_age if max_age is not None else get_settings().trust_max_age_seconds
+    return _run(verify_offline(pdf if pdf is not None else subject, bundle, limit))
+
+
+def _print_verdict(result: Any) -> None:
+    marks = {"passed": "ok ", "failed": "NO ", "not_checked": " - "}
+    click.echo(f"{result.headline.upper()}")
+    if result.certificate:
+        c = result.certificate
+        click.echo(
+            f"  {c.product_name} {c.product_version} by {c.supplier_name} ({c.certificate_id})"
+        )
+    click.echo(f"  {result.advice}")
+    if result.mode == "offline":
+        age = result.trust_age_seconds or 0
+        click.echo(f"  Offline: live status was NOT checked; trust bundle is {age // 3600} h old.")
+    for check in result.checks:
+        click.echo(f"  {marks[check.outcome]} {check.number}. {check.name}: {check.explanation}")
+
+
+@main.group()
 def audit() -> None:
     """The hash-chained audit trail."""
 

@@ -12,6 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from registry import clock
 from registry.domain import statement as claims_rules
 from registry.domain.certificate import CertificateStatus, ShownStatus, shown_status
@@ -25,6 +27,11 @@ from registry.signing.errors import SignatureInvalid
 from registry.signing.jws import VerifiedStatement, verify_statement
 from registry.signing.keys import certificate_public_key, certificate_sha256, load_root
 from registry.signing.pades import PdfSignatureReport, async_inspect_pdf
+from registry.signing.trust import (
+    trusted_keys,
+    verify_trust_document,
+    verify_trust_document_pinned,
+)
 from registry.signing.validity import KeyRecord, key_valid_at
 from registry.tables import Certificate
 from schemas.certificate import StatusEvent
@@ -496,3 +503,149 @@ def _check_statement_matches(
         Outcome.passed,
         "The statement in the PDF is the registry's own.",
     )
+
+
+# --- offline ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """A cached trust bundle, verified: its trust, and when it was fetched."""
+
+    trust: Trust
+    fetched_at: int
+
+
+def load_bundle(saved: dict[str, Any], *, root_sha256: str | None = None) -> Bundle:
+    """Verify a saved trust bundle (``registry trust fetch``) against its root, or a pinned one."""
+    try:
+        signed = saved["signed"]
+        fetched_at = int(saved["fetched_at"])
+        if root_sha256:
+            document = verify_trust_document_pinned(signed, root_sha256)
+        else:
+            document = verify_trust_document(signed, saved["document"]["root"]["certificate_pem"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise InvalidInput(f"not a saved trust bundle: {e}", field="trust") from e
+    return Bundle(Trust(trusted_keys(document), document["root"]["certificate_pem"]), fetched_at)
+
+
+def _claims_summary(verified: VerifiedStatement) -> CertificateSummary:
+    claims = claims_rules.read_claims(verified.claims)
+    return CertificateSummary(
+        certificate_id=claims.certificate_id,
+        product_name=claims.product_name,
+        product_version=claims.product_version,
+        supplier_name=claims.supplier_name,
+        intended_purpose=None,
+        criteria_set=claims.criteria_set_ref,
+        issued_at=claims.issued_at,
+        valid_until=claims.valid_until,
+        status=None,
+        status_reason=None,
+        status_note=None,
+        superseded_by=None,
+        history=[],
+    )
+
+
+OFFLINE_UNCHECKED = (
+    Check(
+        CheckName.registered,
+        Outcome.not_checked,
+        "Offline: the registry was not asked whether it knows this certificate.",
+    ),
+    Check(
+        CheckName.status,
+        Outcome.not_checked,
+        "Offline: live status (suspended, revoked, superseded) was not checked.",
+    ),
+)
+
+
+async def verify_offline(text_or_pdf: str | bytes, bundle: Bundle, max_age: int) -> VerificationOut:
+    """Verify a statement, QR text or PDF against a cached trust bundle, without the registry.
+
+    ``registered`` and ``status`` cannot be checked offline; a bundle no older than ``max_age``
+    stands in for them, an older one leaves the verdict ``unknown``.
+    """
+    trust = bundle.trust
+    report: PdfSignatureReport | None = None
+    if isinstance(text_or_pdf, bytes):
+        report = await async_inspect_pdf(text_or_pdf, trust.root_pem)
+        token = _embedded_statement(report)
+        found_id = None
+    else:
+        found_id, token = claims_rules.parse_verify_text(text_or_pdf)
+    if token is None:
+        id_check, _ = check_id(found_id or "")
+        checks = [
+            id_check,
+            Check(
+                CheckName.signature,
+                Outcome.not_checked,
+                "Offline, an ID alone carries no signature to check.",
+            ),
+            Check(CheckName.key_valid, Outcome.not_checked, "No signed statement to judge."),
+            *OFFLINE_UNCHECKED,
+            Check(CheckName.not_expired, Outcome.not_checked, "No signed statement to read."),
+            check_in_log(),
+        ]
+        return answer(
+            checks, record=None, mode="offline", trust_age=clock.now() - bundle.fetched_at
+        )
+    signature, verified = check_signature(token, trust)
+    id_check, display = check_id(verified.claims["cid"] if verified else (found_id or ""))
+    if verified and found_id and check_id(found_id)[1] != display:
+        id_check = Check(
+            CheckName.id_format,
+            Outcome.failed,
+            f"The URL names {found_id}, but the statement is for {display}.",
+        )
+    issued_at = int(verified.claims["iat"]) if verified else None
+    checks = [id_check]
+    if report is not None:
+        checks.append(check_pdf_signature(report, trust))
+        checks.append(check_key(report.signer_kid or "", trust, issued_at, offline=True))
+        checks.append(check_document(report))
+        matches = verified is not None and report.valid and report.coverage_entire_file
+        checks.append(
+            Check(
+                CheckName.statement_matches,
+                Outcome.passed if matches else Outcome.failed,
+                "The statement inside the signed PDF verifies and names this certificate."
+                if matches
+                else "The PDF carries no statement that its signature vouches for.",
+            )
+        )
+    else:
+        checks.append(signature)
+        checks.append(
+            check_key(verified.kid, trust, issued_at, offline=True)
+            if verified
+            else Check(CheckName.key_valid, Outcome.not_checked, "The statement did not verify.")
+        )
+    checks += list(OFFLINE_UNCHECKED)
+    checks.append(
+        check_not_expired(int(verified.claims["exp"]))
+        if verified
+        else Check(CheckName.not_expired, Outcome.not_checked, "No verified statement to read.")
+    )
+    checks.append(check_in_log())
+    age = clock.now() - bundle.fetched_at
+    covered = frozenset({CheckName.registered, CheckName.status}) if age <= max_age else frozenset()
+    result = answer(
+        checks,
+        record=None,
+        summary=_claims_summary(verified) if verified else None,
+        mode="offline",
+        covered=covered,
+        trust_age=age,
+    )
+    if result.verdict == "unknown" and age > max_age:
+        stale = (
+            f"The saved trust bundle is {age // 3600} hours old (the limit is {max_age // 3600}): "
+            "fetch a fresh one (`registry trust fetch`) or verify online."
+        )
+        return msgspec.structs.replace(result, advice=stale)
+    return result

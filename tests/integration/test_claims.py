@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -17,6 +14,7 @@ import pytest
 from registry.domain.identity import Role
 from registry.domain.review import LEASE_SECONDS
 from registry.tables import ReviewSlot
+from tests.live_server import live_server
 from tests.tiny_set import publish_tiny, submit_tiny
 from tests.world import Person, World, make_person
 
@@ -131,24 +129,6 @@ async def test_claim_eligibility(
     await scenario.run(client, world, monkeypatch)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _wait_ready(base: str, deadline: float) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=2) as http:
-        while time.monotonic() < deadline:
-            try:
-                if (await http.get("/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise TimeoutError("the server did not start")
-
-
 ITEMS = 50
 CLIENTS = 200
 
@@ -162,28 +142,13 @@ async def test_200_concurrent_claims_on_50_items(client: httpx.AsyncClient, worl
         await make_person(f"claimer{n}@assess.example", Role.reviewer, world.assessor_org)
         for n in range(CLIENTS)
     ]
-    port = _free_port()
-    server = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "registry.cli", "serve", "--port", str(port), "--workers", "2"],
-        env={**os.environ, "REGISTRY_HOST": "127.0.0.1"},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await _wait_ready(base, time.monotonic() + 30)
+    async with live_server(workers=2) as server:
         limits = httpx.Limits(max_connections=CLIENTS)
-        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+        async with httpx.AsyncClient(base_url=server.base, timeout=60, limits=limits) as http:
             responses = await asyncio.gather(
                 *(http.post("/v1/queue/claim", headers=r.headers) for r in reviewers)
             )
-    finally:
-        server.terminate()
-        try:
-            _, stderr = await asyncio.wait_for(server.communicate(), timeout=20)
-        except TimeoutError:
-            server.kill()
-            _, stderr = await server.communicate()
+    stderr = server.stderr
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {200: 2 * ITEMS, 204: CLIENTS - 2 * ITEMS}, (statuses, stderr[-2000:])
     assert b"database is locked" not in stderr
