@@ -124,16 +124,19 @@ async def load_for_read(principal: Principal, dossier_id: str) -> Loaded:
 async def _may_read(principal: Principal, loaded: Loaded) -> bool:
     if str(loaded.dossier["organisation"]) == principal.organisation_id:
         return True
+    revision = loaded.revision["id"]
     if principal.has_role(Role.reviewer) and await queue.reviewer_may_read(
-        principal.user_id, loaded.revision["id"]
+        principal.user_id, revision
     ):
         return True
-    if principal.has_role(Role.admin):
-        # Drafts are the supplier's own work in progress; admins see what was submitted.
-        return bool(loaded.dossier["current_revision"] > 1) or (
-            loaded.revision["status"] != RevisionStatus.draft.value
-        )
-    return False
+    if principal.has_role(Role.lead_reviewer) and await queue.moderator_may_read(
+        principal.user_id, revision, loaded.dossier["organisation"]
+    ):
+        return True
+    # Drafts are the supplier's own work in progress; admins see what was submitted.
+    return principal.has_role(Role.admin) and (
+        loaded.revision["status"] != RevisionStatus.draft.value
+    )
 
 
 async def load_for_write(principal: Principal, dossier_id: str) -> Loaded:

@@ -71,7 +71,9 @@ async def upload(
         )
     _check_date(meta.expires_on, "expires_on")
     _check_date(meta.issued_on, "issued_on")
-    # Slow work (hashing, writing) before the transaction; an unreferenced blob is harmless.
+    # Only a caller who may write to this draft gets to store bytes at all (checked again below).
+    await load_for_write(principal, dossier_id)
+    # Slow work (hashing, writing) before the transaction; an unreferenced blob is swept later.
     digest = blob_store().put(data)
     async with write_transaction():
         loaded = await load_for_write(principal, dossier_id)

@@ -26,6 +26,7 @@ from registry.services.audit import Actor
 from registry.tables import (
     ConflictOfInterest,
     Dossier,
+    ModerationCase,
     ReviewScore,
     ReviewSlot,
     Revision,
@@ -351,4 +352,20 @@ async def reviewer_may_read(reviewer_id: str, revision_id: uuid.UUID) -> bool:
         row["status"] == SlotStatus.submitted.value
         or (row["status"] == SlotStatus.claimed.value and (row["lease_until"] or 0) > now)
         for row in rows
+    )
+
+
+async def moderator_may_read(lead_id: str, revision_id: uuid.UUID, supplier: uuid.UUID) -> bool:
+    """A lead reads a revision it must moderate (an open case it did not review, no conflict)."""
+    lead = uuid.UUID(lead_id)
+    if not await ModerationCase.exists().where(
+        (ModerationCase.revision == revision_id) & (ModerationCase.status == "open")
+    ):
+        return False
+    if await ReviewSlot.exists().where(
+        (ReviewSlot.revision == revision_id) & (ReviewSlot.reviewer == lead)
+    ):
+        return False
+    return not await ConflictOfInterest.exists().where(
+        ConflictOfInterest.natural_key == f"{lead}:{supplier}"
     )
