@@ -161,3 +161,23 @@ async def test_200_concurrent_claims_on_50_items(client: httpx.AsyncClient, worl
     assert set(per_revision.values()) == {2}
     pairs = {(s["revision"], s["reviewer"]) for s in slots}
     assert len(pairs) == 2 * ITEMS, "no reviewer holds two slots of one revision"
+
+
+async def test_the_periodic_sweep_returns_expired_leases(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from registry.services.queue import sweep_expired_leases
+    from registry.tables import AuditEvent
+
+    await publish_tiny()
+    await submit_tiny(client, world.supplier_a.headers, "Booking")
+    assert (await _claim(client, world.reviewer)).status_code == 200
+    assert await sweep_expired_leases() == 0, "a live lease stays"
+    _advance(monkeypatch, LEASE_SECONDS + 1)
+    assert await sweep_expired_leases() == 1
+    slots = await ReviewSlot.select(ReviewSlot.status, ReviewSlot.reviewer)
+    assert sorted(s["status"] for s in slots) == ["open", "open"]
+    tags = [row["tag"] for row in await AuditEvent.select(AuditEvent.tag)]
+    assert "review:expired" in tags
+    queue = (await client.get("/v1/queue", headers=world.reviewer_2.headers)).json()["items"]
+    assert queue[0]["reviews_needed"] == 2
