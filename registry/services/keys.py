@@ -154,7 +154,8 @@ async def revoke(actor: Actor, kid: str, revoked_from: int) -> KeyRecord:
         ).where(SigningKey.kid == kid)
         await audit.record(actor, AuditTag.key_revoked, f"key:{kid}", {"from": revoked_from})
         updated = await SigningKey.select().where(SigningKey.kid == kid).first()
-    assert updated is not None
+        if updated is None:  # updated in this very transaction
+            raise NotFound(f"no signing key {kid!r}")
     return _record(updated)
 
 
