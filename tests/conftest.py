@@ -94,6 +94,9 @@ async def _table_names() -> list[str]:
 @pytest.fixture
 async def db(migrated: None) -> None:
     """A clean database state for one test: every registry table emptied first."""
+    from registry.services import answer_cache
+
+    answer_cache.clear()  # remembered answers belong to the previous test's database
     names = await _table_names()
     database = engine()
     if is_postgres():

@@ -180,7 +180,9 @@ def parse_verify_text(text: str) -> tuple[str | None, str | None]:
 
 def qr_version(text: str) -> int:
     """The smallest QR version that holds ``text`` at error correction M."""
-    return int(segno.make(text, error="m", boost_error=False).version)
+    # The version does not depend on the mask; fixing it skips segno's costly mask evaluation,
+    # which the drawing (reports.qr) does once for the code actually printed.
+    return int(segno.make_qr(text, error="m", boost_error=False, mask=0).version)
 
 
 def check_fits_qr(url: str) -> int:

@@ -22,7 +22,7 @@ from registry.domain.certificate import (
 from registry.domain.certificate_id import normalise_certificate_id
 from registry.domain.identity import Principal, Role
 from registry.errors import NotFound
-from registry.services import audit, criteria
+from registry.services import answer_cache, audit, criteria
 from registry.services.audit import Actor
 from registry.services.evidence import blob_store
 from registry.tables import (
@@ -163,6 +163,7 @@ async def change_status(actor: Actor, certificate_id: str, request: StatusChange
         updated = await Certificate.select().where(Certificate.id == row["id"]).first()
         if updated is None:
             raise NotFound(f"no certificate {certificate_id}")
+    answer_cache.clear()
     return await certificate_out(updated)
 
 

@@ -27,7 +27,7 @@ from registry.domain.certificate_id import new_certificate_id
 from registry.domain.criteria import applicable_criteria
 from registry.domain.dossier import EvidenceFact, RevisionStatus
 from registry.errors import Conflict, InvalidInput, NotFound
-from registry.services import audit, criteria, keys
+from registry.services import answer_cache, audit, criteria, keys
 from registry.services.audit import Actor
 from registry.services.evidence import blob_store
 from registry.settings import get_settings
@@ -251,6 +251,7 @@ async def commit(prepared: Prepared, actor: Actor) -> str:
             {"revision": str(row["revision"]), "kid": row["kid"], "pdf_sha256": row["pdf_sha256"]},
         )
         await _supersede_earlier(row, actor)
+    answer_cache.clear()  # a predecessor's answer changed (superseded)
     return str(row["certificate_id"])
 
 

@@ -13,7 +13,7 @@ from registry import clock
 from registry.db import write_transaction
 from registry.domain.audit_chain import AuditTag
 from registry.errors import Conflict, InvalidInput, NotFound
-from registry.services import audit
+from registry.services import answer_cache, audit
 from registry.services.audit import Actor
 from registry.settings import get_settings
 from registry.signing.keys import (
@@ -130,7 +130,9 @@ async def rotate(actor: Actor) -> KeyRecord:
                 }
             ).where(SigningKey.kid == row["kid"])
             await audit.record(actor, AuditTag.key_retired, f"key:{row['kid']}", {"at": now})
-        return await _insert_new_key(actor, now)
+        record = await _insert_new_key(actor, now)
+    answer_cache.clear()
+    return record
 
 
 async def revoke(actor: Actor, kid: str, revoked_from: int) -> KeyRecord:
@@ -156,6 +158,7 @@ async def revoke(actor: Actor, kid: str, revoked_from: int) -> KeyRecord:
         updated = await SigningKey.select().where(SigningKey.kid == kid).first()
         if updated is None:  # updated in this very transaction
             raise NotFound(f"no signing key {kid!r}")
+    answer_cache.clear()
     return _record(updated)
 
 

@@ -20,7 +20,7 @@ from registry.domain.certificate import CertificateStatus, ShownStatus, shown_st
 from registry.domain.certificate_id import MistypedCertificateId, normalise_certificate_id
 from registry.domain.verdict import Check, CheckName, Outcome, Verdict, verdict
 from registry.errors import InvalidInput
-from registry.services import keys
+from registry.services import answer_cache, keys
 from registry.services.certificates import history
 from registry.settings import get_settings
 from registry.signing.errors import SignatureInvalid
@@ -340,16 +340,31 @@ async def _record(display: str) -> Record | None:
 
 
 async def online_trust() -> Trust:
-    """The registry's own keys (including revoked ones) and root."""
-    return Trust(
+    """The registry's own keys (including revoked ones) and root, remembered for a moment."""
+    cached = answer_cache.get("trust")
+    if isinstance(cached, Trust):
+        return cached
+    trust = Trust(
         keys={key.kid: key for key in await keys.all_keys()},
         root_pem=load_root(keys.key_files()).certificate_pem,
     )
+    answer_cache.put("trust", trust)
+    return trust
 
 
 async def verify_id(text: str) -> VerificationOut:
     """Verify by certificate ID; a mistyped ID raises (422) before any lookup."""
     display = normalise_certificate_id(text)
+    key = ("id", display, clock.now())
+    cached = answer_cache.get(key)
+    if isinstance(cached, VerificationOut):
+        return cached
+    answered = await _verify_id(display)
+    answer_cache.put(key, answered)
+    return answered
+
+
+async def _verify_id(display: str) -> VerificationOut:
     record = await _record(display)
     checks = [Check(CheckName.id_format, Outcome.passed, f"{display} is well-formed.")]
     if record is None:
