@@ -65,5 +65,13 @@ format: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/registry openapi --out openapi/openapi.json
 
+# Speed bars of DESIGN §10: each benchmark prints its ratio against a ceiling measured in the
+# same run (see bench/README.md). Not part of `make test`.
+bench: $(STAMP) syslibs
+	$(BIN)/python -m bench.issuance
+	$(BIN)/python -m bench.pdf_verify
+	$(BIN)/python -m bench.verify_by_id
+	$(BIN)/python -m bench.directory
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

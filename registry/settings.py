@@ -32,6 +32,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trust_max_age_seconds: int
     public_rate_per_minute: int
     trusted_proxies: tuple[str, ...]
+    rate_limit_exempt: tuple[str, ...]
 
     @property
     def sqlite_path(self) -> Path:
@@ -51,6 +52,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"REGISTRY_{name}", default)
+
+
+def _addresses(name: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in _env(name, "").split(",") if p.strip())
 
 
 def load_settings() -> Settings:
@@ -76,9 +81,8 @@ def load_settings() -> Settings:
         certificate_validity_days=int(_env("CERTIFICATE_VALIDITY_DAYS", "365")),
         trust_max_age_seconds=int(_env("TRUST_MAX_AGE", str(7 * 86_400))),
         public_rate_per_minute=int(_env("PUBLIC_RATE_PER_MINUTE", "120")),
-        trusted_proxies=tuple(
-            p.strip() for p in _env("TRUSTED_PROXIES", "").split(",") if p.strip()
-        ),
+        trusted_proxies=_addresses("TRUSTED_PROXIES"),
+        rate_limit_exempt=_addresses("RATE_LIMIT_EXEMPT"),
     )
 
 

@@ -55,17 +55,26 @@ def client_address(request: Request[Any, Any, Any], settings: Settings | None = 
     return hops[0] if hops else peer
 
 
-def _is_public(request: Request[Any, Any, Any]) -> bool:
-    path = request.url.path
-    return path == "/v" or any(
-        path == prefix or path.startswith(prefix + "/") for prefix in PUBLIC_PREFIXES
-    )
+def _is_public(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PUBLIC_PREFIXES)
 
 
 def rate_limit_config(settings: Settings) -> RateLimitConfig:
-    """Litestar's rate limit on public paths, per client address (in-process store)."""
+    """Litestar's rate limit on public paths, per client address (in-process store).
+
+    Addresses in ``REGISTRY_RATE_LIMIT_EXEMPT`` (monitoring, a load generator) are not counted:
+    Litestar's limiter keeps every request time in the window, so a "raised" limit costs more
+    per request the more requests it lets through.
+    """
+
+    def throttled(request: Request[Any, Any, Any]) -> bool:
+        if not _is_public(request.url.path):
+            return False
+        exempt = settings.rate_limit_exempt
+        return not (exempt and _is_trusted(client_address(request, settings), exempt))
+
     return RateLimitConfig(
         rate_limit=("minute", settings.public_rate_per_minute),
-        identifier_for_request=client_address,
-        check_throttle_handler=_is_public,
+        identifier_for_request=lambda request: client_address(request, settings),
+        check_throttle_handler=throttled,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-TTL = 0.5
+TTL = 0.8
 MAX_ENTRIES = 10_000
 
 _entries: dict[Any, tuple[float, Any]] = {}

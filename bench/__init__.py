@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its configuration, its figures and its ratio against a ceiling."""
