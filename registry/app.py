@@ -18,6 +18,7 @@ from registry.api.audit import AuditController
 from registry.api.certificates import CertificateController, jwks, trust
 from registry.api.client_address import rate_limit_config
 from registry.api.criteria import CriteriaSetController
+from registry.api.directory import DirectoryController
 from registry.api.dossiers import DossierController, ProductController
 from registry.api.identity import OrganisationController, TokenController, UserController
 from registry.api.problems import EXCEPTION_HANDLERS
@@ -32,6 +33,7 @@ from registry.api.verify import VerifyController
 from registry.db import engine
 from registry.services import issuance, queue
 from registry.settings import Settings, get_settings
+from registry.web import pages
 
 log = logging.getLogger("registry.app")
 
@@ -111,14 +113,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             InterestController,
             ModerationController,
             CertificateController,
+            DirectoryController,
             jwks,
             trust,
             VerifyController,
+            pages.router,
         ],
         middleware=[rate_limit_config(settings).middleware],
         plugins=[ProblemDetailsPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
+        template_config=pages.template_config(),
         lifespan=[_database_pool, _periodic_work],
     )

@@ -8,6 +8,7 @@ one dossier at a time, so who claims what is certain (the queue hands out the ol
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,9 +19,11 @@ from piccolo.table import Table, sort_table_classes
 
 from registry.db import write_transaction
 from registry.piccolo_app import APP_CONFIG
+from registry.services import keys
+from registry.services.audit import SYSTEM
 from registry.tables import ModerationCase
 from tests.supplier_flow import TIER_A_ADMIN, tiny_pdf
-from tests.tiny_set import publish_tiny
+from tests.tiny_set import approve_tiny, publish_tiny
 from tests.world import Person, World, make_world
 
 Ids = dict[str, str]
@@ -308,3 +311,27 @@ async def moderation_case(client: httpx.AsyncClient, world: World) -> Ids:
 async def moderation_case_reviewed_by_lead(client: httpx.AsyncClient, world: World) -> Ids:
     """A moderation case the lead cannot take: the lead was one of its two reviewers."""
     return await _in_moderation(client, world, world.lead)
+
+
+async def signing_keys(client: httpx.AsyncClient, world: World) -> Ids:
+    """A root CA and an active signing key, as trust material needs."""
+    await keys.init_keys(SYSTEM)
+    return {}
+
+
+async def certificate_of_a(client: httpx.AsyncClient, world: World) -> Ids:
+    """A certificate issued for supplier A's tiny-set dossier, which ``reviewer`` and
+    ``reviewer_2`` approved (the lead neither reviewed nor moderated it); with its signed PDF
+    (base64) and compact JWS, for the verification rows."""
+    await keys.init_keys(SYSTEM)
+    await publish_tiny()
+    certificate = await approve_tiny(client, world)
+    pdf = await client.get(f"/v1/certificates/{certificate}/pdf")
+    assert pdf.status_code == 200, pdf.text
+    statement = await client.get(f"/v1/certificates/{certificate}/statement")
+    assert statement.status_code == 200, statement.text
+    return {
+        "certificate": certificate,
+        "pdf": base64.b64encode(pdf.content).decode(),
+        "statement": statement.text,
+    }

@@ -212,7 +212,9 @@ async def test_public_endpoints_are_rate_limited_per_client(db: None) -> None:
     transport = httpx.ASGITransport(app=create_app(exempt), client=("203.0.113.7", 1234))
     async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as http:
         statuses = [(await http.get("/v1/criteria-sets")).status_code for _ in range(5)]
-        assert statuses == [200] * 5, "an exempt address (a monitor, a load generator) is not counted"
+        assert statuses == [200] * 5, (
+            "an exempt address (a monitor, a load generator) is not counted"
+        )
 
 
 def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
