@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -46,21 +47,26 @@ async def live_server(workers: int = 1) -> AsyncIterator[Server]:
     """Serve the app with uvicorn until the block ends (bounded start and stop)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    process = await asyncio.create_subprocess_exec(
-        *[sys.executable, "-m", "registry.cli", "serve", "--port", str(port)],
-        *["--workers", str(workers)],
-        env={**os.environ, "REGISTRY_HOST": "127.0.0.1", "REGISTRY_BASE_URL": base},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    server = Server(base)
-    try:
-        await _wait_ready(base, time.monotonic() + 30)
-        yield server
-    finally:
-        process.terminate()
+    # The log goes to a file, not a pipe: nobody reads a pipe while the server runs, and a
+    # full one would stall it mid-test.
+    with tempfile.TemporaryFile() as log:
+        process = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "registry.cli", "serve", "--port", str(port)],
+            *["--workers", str(workers)],
+            env={**os.environ, "REGISTRY_HOST": "127.0.0.1", "REGISTRY_BASE_URL": base},
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=log,
+        )
+        server = Server(base)
         try:
-            _, server.stderr = await asyncio.wait_for(process.communicate(), timeout=20)
-        except TimeoutError:
-            process.kill()
-            _, server.stderr = await process.communicate()
+            await _wait_ready(base, time.monotonic() + 30)
+            yield server
+        finally:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), timeout=20)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+            log.seek(0)
+            server.stderr = log.read()

@@ -420,16 +420,7 @@ async def verify_statement_text(text: str) -> VerificationOut:
         else Check(CheckName.key_valid, Outcome.not_checked, "The statement did not verify."),
         check_registered(record, display, token),
     ]
-    if record is not None:
-        checks += [check_status(record), check_not_expired(record.row["valid_until"])]
-    else:
-        checks += [
-            Check(CheckName.status, Outcome.not_checked, "The registry has no such certificate."),
-            Check(
-                CheckName.not_expired, Outcome.not_checked, "The registry has no such certificate."
-            ),
-        ]
-    checks.append(check_in_log())
+    checks += _live_checks(record)
     return answer(checks, record=record)
 
 
@@ -458,17 +449,20 @@ async def verify_pdf(data: bytes) -> VerificationOut:
         _check_statement_matches(token, verified, record, report),
         check_registered(record, display),
     ]
-    if record is not None:
-        checks += [check_status(record), check_not_expired(record.row["valid_until"])]
-    else:
-        checks += [
-            Check(CheckName.status, Outcome.not_checked, "The registry has no such certificate."),
-            Check(
-                CheckName.not_expired, Outcome.not_checked, "The registry has no such certificate."
-            ),
-        ]
-    checks.append(check_in_log())
+    checks += _live_checks(record)
     return answer(checks, record=record)
+
+
+def _live_checks(record: Record | None) -> list[Check]:
+    """Checks 7–9 from the registry's record (status and expiry are unknowable without it)."""
+    if record is None:
+        missing = "The registry has no such certificate."
+        return [
+            Check(CheckName.status, Outcome.not_checked, missing),
+            Check(CheckName.not_expired, Outcome.not_checked, missing),
+            check_in_log(),
+        ]
+    return [check_status(record), check_not_expired(record.row["valid_until"]), check_in_log()]
 
 
 def _embedded_statement(report: PdfSignatureReport) -> str | None:

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import socket
-import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.live_server import live_server
 from tests.tiny_set import approve_tiny, publish_tiny
 from tests.world import World
 
@@ -49,24 +46,6 @@ class Seeded:
     suspended: str
     jws: str
     pdf: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _wait_ready(base: str, deadline: float) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=2) as http:
-        while time.monotonic() < deadline:
-            try:
-                if (await http.get("/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise TimeoutError("the server did not start")
 
 
 def _driver(profile: str) -> Any:
@@ -313,30 +292,12 @@ async def test_pages_in_a_real_browser(client: httpx.AsyncClient, world: World) 
     with tempfile.TemporaryDirectory(prefix="mkr-browser-") as scratch:
         folder = Path(scratch)
         seeded = await _seed(client, world, folder)
-        port = _free_port()
-        log = folder / "server.log"
-        with log.open("wb") as server_log:  # a file, not a pipe: a full pipe would stall it
-            server = await asyncio.create_subprocess_exec(
-                *[sys.executable, "-m", "registry.cli", "serve", "--port", str(port)],
-                env={**os.environ, "REGISTRY_HOST": "127.0.0.1"},
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=server_log,
-            )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            await _wait_ready(base, time.monotonic() + 30)
+        async with live_server() as server:
             profile = folder / "chromium-profile"
             profile.mkdir()
             shots = await asyncio.wait_for(
-                asyncio.to_thread(_drive, base, seeded, str(profile)), timeout=240
+                asyncio.to_thread(_drive, server.base, seeded, str(profile)), timeout=240
             )
-        finally:
-            server.terminate()
-            try:
-                await asyncio.wait_for(server.wait(), timeout=20)
-            except TimeoutError:
-                server.kill()
-                await server.wait()
-        stderr = log.read_text(errors="replace")
+        stderr = server.stderr.decode(errors="replace")
     assert all(shot.stat().st_size > 1000 for shot in shots)
     assert "Traceback" not in stderr, stderr[-3000:]
