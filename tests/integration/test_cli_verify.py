@@ -50,26 +50,32 @@ class Scenario:
     actions: tuple[str, ...]
     verdict: str
     headline: str
+    page_says: str  # what the /v/{id} page shows under its verdict
 
 
 SCENARIOS = [
-    Scenario("valid", (), "good_to_go", "Good to go"),
-    Scenario("suspended", ("suspend",), "not_good_to_go", "Not good to go: suspended"),
+    Scenario("valid", (), "good_to_go", "Good to go", "holds today"),
+    Scenario("suspended", ("suspend",), "not_good_to_go", "Not good to go: suspended", "Suspended"),
     Scenario(
-        "valid again after reinstatement", ("suspend", "reinstate"), "good_to_go", "Good to go"
+        "valid again after reinstatement",
+        ("suspend", "reinstate"),
+        "good_to_go",
+        "Good to go",
+        "holds today",
     ),
-    Scenario("revoked", ("revoke",), "not_good_to_go", "Not good to go: revoked"),
+    Scenario("revoked", ("revoke",), "not_good_to_go", "Not good to go: revoked", "Revoked"),
     Scenario(
         "superseded",
         ("supersede",),
         "not_good_to_go",
         "Not good to go: replaced by a newer certificate",
+        "Replaced by a newer certificate",
     ),
-    Scenario("expired", ("expire",), "not_good_to_go", "Not good to go: expired"),
+    Scenario("expired", ("expire",), "not_good_to_go", "Not good to go: expired", "Expired"),
 ]
 
 
-async def test_every_status_reads_the_same_in_the_api_and_the_cli(
+async def test_every_status_reads_the_same_in_the_api_the_page_and_the_cli(
     client: httpx.AsyncClient, world: World
 ) -> None:
     await publish_tiny()
@@ -113,6 +119,10 @@ async def test_every_status_reads_the_same_in_the_api_and_the_cli(
             assert code == (0 if scenario.verdict == "good_to_go" else 1), err
             code, text, _ = await cli("verify", cid, "--server", server.base)
             assert scenario.headline.upper() in text
+            page = (await client.get(f"/v/{cid}")).text
+            verdict_words = "Good to go" if scenario.verdict == "good_to_go" else "Not good to go"
+            assert verdict_words in page, scenario
+            assert scenario.page_says in page, scenario
 
 
 async def _product_of(cid: str) -> Any:
