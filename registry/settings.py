@@ -33,6 +33,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_rate_per_minute: int
     trusted_proxies: tuple[str, ...]
     rate_limit_exempt: tuple[str, ...]
+    tsa_url: str | None
 
     @property
     def sqlite_path(self) -> Path:
@@ -83,6 +84,7 @@ def load_settings() -> Settings:
         public_rate_per_minute=int(_env("PUBLIC_RATE_PER_MINUTE", "120")),
         trusted_proxies=_addresses("TRUSTED_PROXIES"),
         rate_limit_exempt=_addresses("RATE_LIMIT_EXEMPT"),
+        tsa_url=os.environ.get("REGISTRY_TSA_URL") or None,
     )
 
 

@@ -216,6 +216,8 @@ def _render_and_sign(view: CertificateView, key: KeyRecord, now: int) -> bytes:
         reason="Kitemark Registry certificate: good to go",
         location="England",
         now=now,
+        # PAdES B-T when a timestamp authority is configured (REGISTRY_TSA_URL), else B-B.
+        timestamper=pades.timestamper_for(get_settings().tsa_url),
     )
 
 

@@ -43,6 +43,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.validation import (
     EmbeddedPdfSignature,
     SignatureCoverageLevel,
@@ -84,20 +85,49 @@ class PdfSignatureReport:
     error: str | None = None
 
 
+def timestamper_for(tsa_url: str | None) -> TimeStamper | None:
+    """An RFC 3161 client for the configured timestamp authority, or None (PAdES B-B)."""
+    if not tsa_url:
+        return None
+    return HTTPTimeStamper(tsa_url, https=tsa_url.startswith("https://"), timeout=10)
+
+
 def sign_pdf(
-    files: KeyFiles, key: KeyRecord, pdf: bytes, *, reason: str, location: str, now: int
+    files: KeyFiles,
+    key: KeyRecord,
+    pdf: bytes,
+    *,
+    reason: str,
+    location: str,
+    now: int,
+    timestamper: TimeStamper | None = None,
 ) -> bytes:
     """Sign ``pdf`` as PAdES B-B with signing key ``key`` at ``now``; return the signed bytes.
 
     Runs its own event loop: from async code, call it in a worker thread or use the async form.
     """
-    return asyncio.run(async_sign_pdf(files, key, pdf, reason=reason, location=location, now=now))
+    return asyncio.run(
+        async_sign_pdf(
+            files, key, pdf, reason=reason, location=location, now=now, timestamper=timestamper
+        )
+    )
 
 
 async def async_sign_pdf(
-    files: KeyFiles, key: KeyRecord, pdf: bytes, *, reason: str, location: str, now: int
+    files: KeyFiles,
+    key: KeyRecord,
+    pdf: bytes,
+    *,
+    reason: str,
+    location: str,
+    now: int,
+    timestamper: TimeStamper | None = None,
 ) -> bytes:
-    """The async form of ``sign_pdf`` (CPU-bound: it blocks its event loop while it signs)."""
+    """The async form of ``sign_pdf`` (CPU-bound: it blocks its event loop while it signs).
+
+    With a ``timestamper`` (a timestamp authority) the signature is PAdES B-T: a signature
+    timestamp from the TSA is embedded (ETSI EN 319 142-1 §6.3); without one it is B-B.
+    """
     check_may_sign(key, now)
     private_key, certificate = load_signing_key(files, key.kid)
     root = load_certificate(load_root(files).certificate_pem)
@@ -118,7 +148,9 @@ async def async_sign_pdf(
         reason=reason,
         location=location,
     )
-    pdf_signer = _PdfSignerAt(metadata, signer, signing_time=datetime.fromtimestamp(now, UTC))
+    pdf_signer = _PdfSignerAt(
+        metadata, signer, timestamper=timestamper, signing_time=datetime.fromtimestamp(now, UTC)
+    )
     try:
         writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=True)
         output = await pdf_signer.async_sign_pdf(writer)

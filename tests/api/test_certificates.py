@@ -292,3 +292,30 @@ async def test_key_rotation_keeps_old_certificates_verifiable(
     revoked = next(k for k in trust if k["kid"] == old_kid)
     assert revoked["status"] == "revoked"
     assert revoked["revoked_from"] is not None
+
+
+async def test_with_a_timestamp_authority_the_pdf_is_pades_b_t(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from registry.signing import pades
+    from tests.tsa import dummy_tsa, has_signature_timestamp
+
+    stamper = dummy_tsa()
+    monkeypatch.setattr(pades, "timestamper_for", lambda url: stamper)
+    await publish_tiny()
+    certificate_id = await approve_tiny(client, world)
+    pdf = (await client.get(f"/v1/certificates/{certificate_id}/pdf")).content
+    assert has_signature_timestamp(pdf), "a configured TSA stamps the signature (B-T)"
+    body = (
+        await client.post("/v1/verify/pdf", files={"file": ("c.pdf", pdf, "application/pdf")})
+    ).json()
+    assert body["verdict"] == "good_to_go", body
+
+
+async def test_without_a_timestamp_authority_the_pdf_is_pades_b_b(
+    client: httpx.AsyncClient, certificate_id: str
+) -> None:
+    from tests.tsa import has_signature_timestamp
+
+    pdf = (await client.get(f"/v1/certificates/{certificate_id}/pdf")).content
+    assert not has_signature_timestamp(pdf)

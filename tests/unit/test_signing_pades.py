@@ -391,3 +391,13 @@ def test_poppler_agrees_about_coverage(
     result = subprocess.run([PDFSIG, str(path)], capture_output=True, text=True, check=False)
     assert "Signature Type: ETSI.CAdES.detached" in result.stdout
     assert ("Total document signed" in result.stdout) is whole, name
+
+
+def test_a_timestamp_authority_is_used_only_when_configured() -> None:
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    from registry.signing.pades import timestamper_for
+
+    assert timestamper_for(None) is None
+    assert timestamper_for("") is None
+    assert isinstance(timestamper_for("http://127.0.0.1:9/tsa"), HTTPTimeStamper)
