@@ -67,6 +67,17 @@ async def write_transaction() -> AsyncIterator[Any]:
             yield transaction
 
 
+@asynccontextmanager
+async def read_transaction() -> AsyncIterator[Any]:
+    """Several reads on one connection (and one snapshot); joins an outer transaction.
+
+    Never write inside one on its own: on SQLite a deferred transaction that later writes can
+    fail with "database is locked". Piccolo otherwise opens a connection per query on SQLite.
+    """
+    async with engine().transaction() as transaction:
+        yield transaction
+
+
 async def chain_lock(key: int) -> None:
     """On PostgreSQL, take a transaction-scoped advisory lock before reading a chain head.
 

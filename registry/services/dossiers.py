@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from registry import clock
-from registry.db import write_transaction
+from registry.db import read_transaction, write_transaction
 from registry.domain import dossier as rules
 from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_digest, canonical_json
@@ -90,6 +90,11 @@ def _dossier_key(dossier_id: str) -> uuid.UUID:
 
 
 async def _load(dossier_id: str) -> Loaded | None:
+    async with read_transaction():
+        return await _load_rows(dossier_id)
+
+
+async def _load_rows(dossier_id: str) -> Loaded | None:
     row = await Dossier.select().where(Dossier.id == _dossier_key(dossier_id)).first()
     if row is None:
         return None

@@ -18,7 +18,7 @@ import anyio
 import msgspec
 
 from registry import clock
-from registry.db import write_transaction
+from registry.db import read_transaction, write_transaction
 from registry.domain import statement
 from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_json
@@ -86,6 +86,11 @@ def _scope(profile: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 
 async def _load(revision_id: uuid.UUID) -> dict[str, Any]:
+    async with read_transaction():
+        return await _load_rows(revision_id)
+
+
+async def _load_rows(revision_id: uuid.UUID) -> dict[str, Any]:
     revision = await Revision.select().where(Revision.id == revision_id).first()
     if revision is None or revision["status"] != RevisionStatus.approved.value:
         raise Conflict("only an approved revision gets a certificate")

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from registry import clock
+from registry.db import read_transaction
 from registry.domain import statement as claims_rules
 from registry.domain.certificate import CertificateStatus, ShownStatus, shown_status
 from registry.domain.certificate_id import MistypedCertificateId, normalise_certificate_id
@@ -335,8 +336,9 @@ def answer(
 
 
 async def _record(display: str) -> Record | None:
-    row = await Certificate.select().where(Certificate.certificate_id == display).first()
-    return Record(row, await history(row)) if row else None
+    async with read_transaction():
+        row = await Certificate.select().where(Certificate.certificate_id == display).first()
+        return Record(row, await history(row)) if row else None
 
 
 async def online_trust() -> Trust:
