@@ -63,15 +63,13 @@ async def create_product(principal: Principal, request: ProductCreate) -> Produc
 
 
 async def product_row(principal: Principal, product_id: str) -> dict[str, Any]:
-    """A product of the caller's organisation (admins: any); foreign or unknown is 404."""
+    """A product of the caller's own organisation; foreign or unknown is 404."""
     try:
         key = uuid.UUID(product_id)
     except ValueError as e:
         raise NotFound(f"no product {product_id!r}") from e
     row = await Product.select().where(Product.id == key).first()
-    if row is None or not (
-        principal.has_role(Role.admin) or str(row["organisation"]) == principal.organisation_id
-    ):
+    if row is None or str(row["organisation"]) != principal.organisation_id:
         raise NotFound(f"no product {product_id!r}")
     return row
 

@@ -44,10 +44,25 @@ MAX_PDF_BYTES = 10 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Trust:
-    """What a verifier trusts: signing keys by kid (with status) and the root certificate."""
+    """What a verifier trusts: signing keys by kid (with status) and the root certificate.
+
+    The keys' certificates are parsed once here, not on every verification.
+    """
 
     keys: dict[str, KeyRecord]
     root_pem: str
+    public_keys: dict[str, Any]
+    certificate_digests: dict[str, str]
+
+    @classmethod
+    def of(cls, keys: dict[str, KeyRecord], root_pem: str) -> Trust:
+        """Trust in ``keys`` under the root ``root_pem``."""
+        return cls(
+            keys=keys,
+            root_pem=root_pem,
+            public_keys={k: certificate_public_key(v.certificate_pem) for k, v in keys.items()},
+            certificate_digests={k: certificate_sha256(v.certificate_pem) for k, v in keys.items()},
+        )
 
 
 def _date(seconds: int) -> str:
@@ -72,9 +87,8 @@ def check_id(text: str) -> tuple[Check, str | None]:
 
 def check_signature(token: str, trust: Trust) -> tuple[Check, VerifiedStatement | None]:
     """Check 2 (statement): the JWS verifies under a key of the trust material."""
-    public = {kid: certificate_public_key(key.certificate_pem) for kid, key in trust.keys.items()}
     try:
-        verified = verify_statement(token, public)
+        verified = verify_statement(token, trust.public_keys)
         claims_rules.read_claims(verified.claims)
     except (SignatureInvalid, InvalidInput) as e:
         return Check(
@@ -144,7 +158,7 @@ def check_pdf_signature(report: PdfSignatureReport, trust: Trust) -> Check:
         why = report.error or "it does not verify against the registry's root certificate"
         return Check(CheckName.signature, Outcome.failed, f"The PDF signature is not valid: {why}.")
     key = trust.keys.get(report.signer_kid or "")
-    if key is None or certificate_sha256(key.certificate_pem) != report.signer_certificate_sha256:
+    if key is None or trust.certificate_digests[key.kid] != report.signer_certificate_sha256:
         return Check(
             CheckName.signature,
             Outcome.failed,
@@ -346,9 +360,9 @@ async def online_trust() -> Trust:
     cached = answer_cache.get("trust")
     if isinstance(cached, Trust):
         return cached
-    trust = Trust(
-        keys={key.kid: key for key in await keys.all_keys()},
-        root_pem=load_root(keys.key_files()).certificate_pem,
+    trust = Trust.of(
+        {key.kid: key for key in await keys.all_keys()},
+        load_root(keys.key_files()).certificate_pem,
     )
     answer_cache.put("trust", trust)
     return trust
@@ -538,7 +552,7 @@ def load_bundle(saved: dict[str, Any], *, root_sha256: str | None = None) -> Bun
             document = verify_trust_document(signed, saved["document"]["root"]["certificate_pem"])
     except (KeyError, TypeError, ValueError) as e:
         raise InvalidInput(f"not a saved trust bundle: {e}", field="trust") from e
-    return Bundle(Trust(trusted_keys(document), document["root"]["certificate_pem"]), fetched_at)
+    return Bundle(Trust.of(trusted_keys(document), document["root"]["certificate_pem"]), fetched_at)
 
 
 def _claims_summary(verified: VerifiedStatement) -> CertificateSummary:
