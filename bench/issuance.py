@@ -2,9 +2,10 @@
 
 Bar: issuance (statement, JWS, PDF, PAdES, storage, log) ≤ 1.3 × (bare render + bare signature).
 
-Ours is what ``issuance.issue_for`` does for an approved revision that has no certificate yet:
-look up the active key, ``prepare`` (claims, JWS, QR check, PDF render, PAdES signature, blob
-stored) and ``commit`` (certificate row, its event, audit event, supersession check). The
+Ours is what an issuer does for an approved revision that has no certificate yet: claim its
+issuance, look up the active key, ``prepare`` (claims, JWS, QR check, PDF render, PAdES
+signature, blob stored) and ``commit`` (certificate row, its event, audit event, supersession
+check, issuance marked issued). The
 review flow is not timed: the revisions are approved before any signing key exists, so the
 approval's own issuance attempt fails and leaves them pending, as after a failed issuance.
 
@@ -65,7 +66,7 @@ async def _approve_pending(count: int) -> list[uuid.UUID]:
     from tests.tiny_set import submit_tiny
 
     world = await seed_people()
-    reviews_log = logging.getLogger("registry.reviews")
+    reviews_log = logging.getLogger("registry.issuance")
     async with in_process_client() as client:
         reviews_log.setLevel(logging.CRITICAL)  # each approval logs its expected failed issuance
         try:
@@ -144,16 +145,19 @@ def _ceiling_once(html: str, signer: Any) -> tuple[float, float, int]:
 
 
 async def _ours_once(revision_id: uuid.UUID) -> tuple[float, float, str]:
-    """``issue_for`` of one pending revision, in its parts: (prepare s, commit s, certificate)."""
+    """One pending revision's issuance, in its parts: (claim + prepare s, commit s, certificate)."""
     from registry import clock
     from registry.services import issuance, keys
     from registry.services.audit import SYSTEM
 
     start = time.perf_counter()
+    claim = await issuance.claim(revision_id, ignore_backoff=True)
+    if claim is None:
+        raise RuntimeError(f"revision {revision_id} has no pending issuance to claim")
     key = await keys.active_key()
     prepared = await issuance.prepare(revision_id, key, clock.now())
     prepared_at = time.perf_counter()
-    certificate_id = await issuance.commit(prepared, SYSTEM)
+    certificate_id = await issuance.commit(prepared, claim, SYSTEM)
     return prepared_at - start, time.perf_counter() - prepared_at, certificate_id
 
 
@@ -219,7 +223,7 @@ async def run(env: Environment, runs: int, warmup: int, max_seconds: float, prof
         key = await keys.active_key()
         signer = _bare_signer(key.kid)
         print_configuration(
-            "issuance: issue_for (prepare + commit) vs bare WeasyPrint + bare pyHanko",
+            "issuance: claim + prepare + commit vs bare WeasyPrint + bare pyHanko",
             {
                 "engine": env.describe(),
                 "data": f"{len(pending)} approved one-criterion (tiny set) revisions, one product "

@@ -170,16 +170,23 @@ def main() -> None:
                 else {"score": criterion["max_score"], "rationale": "Well evidenced."}
             )
             ok(http.put(f"/v1/reviews/{review['id']}/scores/{code}", headers=reviewer, json=body))
-        ok(
+        submitted = ok(
             http.post(
                 f"/v1/reviews/{review['id']}/submit",
                 headers=reviewer,
                 json={"recommendation": "approve", "summary": "Meets the criteria."},
             )
         )
-    revisions = ok(http.get(f"/v1/dossiers/{dossier['id']}/revisions", headers=sam))["items"]
-    certificate_id = revisions[-1]["certificate_id"]
-    print(f"3. two independent reviews approved it: certificate {certificate_id}")
+        # Each submit says what followed: another review awaited, moderation, or the decision.
+        print(f"   review submitted: {submitted['progress']['next_step']}")
+    certificate_id = submitted["progress"]["certificate_id"]
+    if not certificate_id:
+        sys.exit(f"no certificate: {submitted['progress']['next_step']}")
+    feedback = ok(http.get(f"/v1/dossiers/{dossier['id']}/revisions/1/feedback", headers=sam))
+    print(
+        f"3. two independent reviews approved it ({feedback['outcome']}, "
+        f"{', '.join(r['label'] for r in feedback['reviews'])}): certificate {certificate_id}"
+    )
 
     by_id = ok(http.get(f"/v1/verify/{certificate_id}"))
     statement = http.get(f"/v1/certificates/{certificate_id}/statement").text

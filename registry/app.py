@@ -15,7 +15,7 @@ from litestar.plugins.problem_details import ProblemDetailsPlugin
 from piccolo.engine.postgres import PostgresEngine
 
 from registry.api.audit import AuditController
-from registry.api.certificates import CertificateController, jwks, trust
+from registry.api.certificates import CertificateController, IssuanceController, jwks, trust
 from registry.api.client_address import rate_limit_config
 from registry.api.criteria import CriteriaSetController
 from registry.api.directory import DirectoryController
@@ -53,7 +53,7 @@ async def _database_pool(_: Litestar) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def _periodic_work(app: Litestar) -> AsyncIterator[None]:
-    """Periodic work: expire review leases, issue certificates a failed issuance left pending."""
+    """Periodic work: expire review leases; retry certificate issuances that are due."""
     interval = get_settings().lease_sweep_interval_seconds
 
     async def loop() -> None:
@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             InterestController,
             ModerationController,
             CertificateController,
+            IssuanceController,
             DirectoryController,
             jwks,
             trust,

@@ -227,11 +227,21 @@ def certificates() -> None:
 
 @certificates.command("issue-pending")
 def certificates_issue_pending() -> None:
-    """Issue certificates for approved revisions that have none yet (after a failed issuance)."""
+    """Try every pending certificate issuance now, backoff or not; one line per failure.
+
+    Exits 1 when any attempt failed, so that a script or an operator notices.
+    """
+    from registry.domain.issuance import IssuanceState
     from registry.services.issuance import issue_pending
 
-    issued = _run(issue_pending())
+    attempts = _run(issue_pending(ignore_backoff=True))
+    issued = [a.certificate_id for a in attempts if a.certificate_id]
     click.echo(f"issued {len(issued)} certificate(s): {', '.join(issued) or '-'}")
+    failed = [a for a in attempts if a.state is not IssuanceState.issued]
+    for attempt in failed:
+        click.echo(f"revision {attempt.revision_id}: {attempt.state.value}: {attempt.reason}")
+    if failed:
+        raise SystemExit(1)
 
 
 @main.group()

@@ -41,6 +41,13 @@ class InvalidInput(RegistryError):
     """Well-formed input that breaks a domain rule; ``field`` names the offending part."""
 
 
+class CannotCertify(InvalidInput):
+    """An approved revision cannot become a certificate, for a reason only its supplier can fix.
+
+    The detail is written for the supplier: it says what to do ("upload a current …").
+    """
+
+
 class PreconditionFailed(RegistryError):
     """An ``If-Match`` precondition named a stale version."""
 

@@ -25,6 +25,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     token_touch_interval_seconds: int
     evidence_max_file_bytes: int
     evidence_max_dossier_bytes: int
+    evidence_min_remaining_days: int
+    issuance_retry_base_seconds: int
+    issuance_retry_max_seconds: int
+    issuance_lease_seconds: int
     lease_sweep_interval_seconds: float
     key_dir: Path
     key_rotation_days: int
@@ -76,6 +80,10 @@ def load_settings() -> Settings:
         token_touch_interval_seconds=int(_env("TOKEN_TOUCH_INTERVAL", "60")),
         evidence_max_file_bytes=int(_env("EVIDENCE_MAX_FILE_BYTES", str(25 * MIB))),
         evidence_max_dossier_bytes=int(_env("EVIDENCE_MAX_DOSSIER_BYTES", str(250 * MIB))),
+        evidence_min_remaining_days=int(_env("EVIDENCE_MIN_REMAINING_DAYS", "30")),
+        issuance_retry_base_seconds=int(_env("ISSUANCE_RETRY_BASE", "60")),
+        issuance_retry_max_seconds=int(_env("ISSUANCE_RETRY_MAX", "3600")),
+        issuance_lease_seconds=int(_env("ISSUANCE_LEASE", "300")),
         lease_sweep_interval_seconds=float(_env("LEASE_SWEEP_INTERVAL", "60")),
         key_dir=Path(_env("KEY_DIR", str(data_dir / "keys"))).resolve(),
         key_rotation_days=int(_env("KEY_ROTATION_DAYS", "365")),

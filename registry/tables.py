@@ -21,6 +21,7 @@ from piccolo.table import Table
 from registry.domain.certificate import CertificateStatus
 from registry.domain.dossier import RevisionStatus
 from registry.domain.identity import OrganisationKind, Role
+from registry.domain.issuance import IssuanceState
 from registry.domain.review import SlotStatus
 
 
@@ -226,6 +227,21 @@ class ModerationCase(Table, tablename="moderation_case"):
     recommendation = Varchar(length=24, null=True, default=None)
     summary = Text(null=True, default=None)
     final_scores = Text(null=True, default=None)  # canonical JSON {code: score}
+
+
+class Issuance(Table, tablename="issuance"):
+    """The certificate issuance of one approved revision, claimed by one issuer at a time."""
+
+    revision = ForeignKey(references=Revision, on_delete=OnDelete.restrict, unique=True)
+    dossier = ForeignKey(references=Dossier, on_delete=OnDelete.restrict, index=True)
+    state = Varchar(length=16, choices=IssuanceState, index=True)
+    attempts = Integer(default=0)  # claims so far; the current claim's number while issuing
+    reason = Text(null=True, default=None)  # the last failure, in words people read
+    next_attempt_at = BigInt(null=True, default=None)
+    lease_until = BigInt(null=True, default=None)
+    certificate_id = Varchar(length=16, null=True, default=None)
+    created_at = BigInt()
+    updated_at = BigInt()
 
 
 class SigningKey(Table, tablename="signing_key"):

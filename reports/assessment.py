@@ -1,5 +1,6 @@
 """The assessment report: every applicable criterion with its outcome and the reviewers'
-rationale, section charts, the evidence relied on (SHA-256, expiry) and the review timeline.
+rationale, each reviewer's summary (as "Reviewer 1", "Reviewer 2", "Moderator"), section charts,
+the evidence relied on (SHA-256, expiry) and the review timeline.
 
 Multi-page; the same escaping and no-fetch rendering as the certificate (``reports.pdf``).
 """
@@ -21,7 +22,7 @@ from reports.pdf import html_to_pdf, long_date, render_html
 class Rationale(NamedTuple):
     """One reviewer's reasoning on one criterion."""
 
-    reviewer: str  # e.g. "Reviewer 1", or "Lead reviewer (moderation)"
+    reviewer: str  # "Reviewer 1", "Reviewer 2", or "Moderator": never a person's identity
     text: str
 
 
@@ -47,6 +48,14 @@ class EvidenceLine(NamedTuple):
     expires_on: date | int | None  # None: no expiry recorded
     verification: str  # "checked at source" | "declared by the supplier"
     criteria: Sequence[str]  # the criterion codes it supports
+
+
+class ReviewSummary(NamedTuple):
+    """What one reviewer (or the moderator) concluded, under their label only."""
+
+    label: str  # "Reviewer 1", "Reviewer 2", "Moderator"
+    recommendation: str  # plain words: "Approve", "Changes requested", "Reject"
+    summary: str
 
 
 class TimelineEntry(NamedTuple):
@@ -80,6 +89,7 @@ class ReportView:
     criteria: Sequence[CriterionLine]
     evidence: Sequence[EvidenceLine]
     timeline: Sequence[TimelineEntry | tuple[date | int, str]]
+    reviews: Sequence[ReviewSummary | tuple[str, str, str]] = ()
     certificate_id: str | None = None  # None when no certificate was issued
     registry_name: str = "Kitemark Registry"
 
@@ -112,6 +122,7 @@ def render_assessment_report(view: ReportView) -> bytes:
             for e in (EvidenceLine(*item) for item in view.evidence)
         ],
         "timeline": [{"when": long_date(entry[0]), "event": entry[1]} for entry in view.timeline],
+        "reviews": [ReviewSummary(*item) for item in view.reviews],
     }
     return html_to_pdf(render_html("assessment.html", context))
 

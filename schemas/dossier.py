@@ -9,6 +9,7 @@ import msgspec
 from registry.domain.dossier import RevisionStatus
 from schemas.base import MULTI_LINE, ONE_LINE, Request, Response, UnixTime
 from schemas.criteria import ProductProfile
+from schemas.issuance import IssuanceOut
 from schemas.review import DecisionOut
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE)]
@@ -182,6 +183,9 @@ class RevisionOut(Response, frozen=True):
     decided_at: UnixTime | None
     decision: DecisionOut | None = None
     certificate_id: str | None = None
+    # After an approval: where its certificate's issuance stands, with any failure's reason.
+    issuance: IssuanceOut | None = None
+    next_step: str | None = None  # what happens next to this revision, and who acts
 
 
 class RevisionList(Response, frozen=True):

@@ -8,6 +8,7 @@ import msgspec
 
 from registry.domain.review import SlotStatus
 from schemas.base import MULTI_LINE, Request, Response, UnixTime
+from schemas.issuance import RevisionProgress
 
 Recommendation = Literal["approve", "changes_requested", "reject"]
 Rationale = Annotated[str, msgspec.Meta(max_length=10_000, pattern=MULTI_LINE)]
@@ -70,6 +71,33 @@ class ReviewOut(Response, frozen=True):
     scores: list[ScoreOut]
     recommendation: Recommendation | None
     submitted_at: UnixTime | None
+    # On a submit: what the review led to (waiting for reviews, moderation, a decision, a
+    # certificate or its issuance state).
+    progress: RevisionProgress | None = None
+
+
+class ReviewSummary(Response, frozen=True):
+    """One of the caller's reviews in their list: what it is for and how long the lease lasts."""
+
+    id: str
+    dossier_id: str
+    revision: int
+    product: str
+    supplier: str
+    status: SlotStatus  # claimed (open work, lease live) or submitted
+    claimed_at: UnixTime | None
+    lease_until: UnixTime | None
+    lease_seconds_left: int | None
+    scored: int
+    recommendation: Recommendation | None
+    submitted_at: UnixTime | None
+
+
+class ReviewPage(Response, frozen=True):
+    """The caller's own reviews: open ones (live claims) first by lease end, then submitted."""
+
+    items: list[ReviewSummary]
+    next_cursor: str | None
 
 
 class ReviewSubmit(Request):
@@ -96,6 +124,8 @@ class ReviewerScores(Response, frozen=True):
     """One reviewer's submitted review, as the moderating lead sees it."""
 
     reviewer_id: str
+    reviewer_name: str
+    label: str  # "Reviewer 1", "Reviewer 2": how the supplier's feedback names this review
     recommendation: Recommendation
     summary: str
     scores: list[ScoreOut]
@@ -145,3 +175,11 @@ class DecisionOut(Response, frozen=True):
     failed_gates: list[str]
     sections_below_threshold: list[str]
     comments: dict[str, list[str]]
+    # Why an approval came back as changes requested: its certificate could not be issued.
+    returned_because: str | None = None
+
+
+class ModerationResult(DecisionOut, kw_only=True, frozen=True):
+    """The moderated decision, and what it led to (a certificate, or its issuance state)."""
+
+    progress: RevisionProgress

@@ -21,7 +21,7 @@ from registry.db import write_transaction
 from registry.piccolo_app import APP_CONFIG
 from registry.services import keys
 from registry.services.audit import SYSTEM
-from registry.tables import ModerationCase
+from registry.tables import ModerationCase, Revision
 from tests.supplier_flow import TIER_A_ADMIN, tiny_pdf
 from tests.tiny_set import approve_tiny, publish_tiny
 from tests.world import Person, World, make_world
@@ -31,8 +31,9 @@ Scene = Callable[[httpx.AsyncClient, World], Awaitable[Ids]]
 
 # The tiny set's one criterion: a gate answered yes/no.
 CODE = "C1.1"
-# Any known document type may back a criterion that requires none.
-DOCUMENT_TYPE = "clinical_safety_case_report"
+# The tiny set's criterion lists no document types, so it accepts none but ``other`` (whatever a
+# reviewer asks for fits every criterion); any other type there is a gap that blocks submission.
+DOCUMENT_TYPE = "other"
 
 
 def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
@@ -301,6 +302,21 @@ async def _in_moderation(client: httpx.AsyncClient, world: World, passed: Person
     )
     assert len(case) == 1, "the reviews disagree, so the dossier goes to moderation"
     return {**ids, "case": str(case[0]["id"])}
+
+
+async def rejected_of_a(client: httpx.AsyncClient, world: World) -> Ids:
+    """Supplier A's revision 1, decided: ``reviewer`` and ``reviewer_2`` both failed the gate and
+    recommended rejection, and the rule agrees, so the revision is ``rejected``."""
+    ids = await submitted_of_a(client, world)
+    for who in (world.reviewer, world.reviewer_2):
+        review = await claim(client, who, ids["dossier"])
+        await score(client, who, review, passed=False)
+        await submit_review(client, who, review, "reject")
+    revision = await Revision.select(Revision.status).where(
+        Revision.natural_key == f"{ids['dossier']}:1"
+    )
+    assert [r["status"] for r in revision] == ["rejected"], "both reviews and the rule reject"
+    return ids
 
 
 async def moderation_case(client: httpx.AsyncClient, world: World) -> Ids:

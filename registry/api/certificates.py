@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from registry.api.auth import SECURITY, provide_actor, provide_principal, requires
 from registry.api.problems import problems
 from registry.domain.identity import Principal, Role
-from registry.services import certificates, keys
+from registry.services import certificates, issuance, keys
 from registry.services.audit import Actor
 from schemas.certificate import CertificateOut, StatusChange
+from schemas.issuance import IssuanceList
 
 CertificateId = Annotated[str, PathParameter(max_length=40, description="MKR-XXXX-XXXX-C")]
 # A stored PDF never changes (it is content-addressed): cache it for a year, revalidate by ETag.
@@ -114,3 +115,26 @@ async def trust() -> dict[str, Any]:
     """Root certificate, every signing certificate and its status, signed by the root."""
     document, token = await keys.trust_bundle()
     return {"document": document, "signed": token}
+
+
+class IssuanceController(Controller):
+    """Where every approval's certificate stands: issued, being issued, retrying or failed."""
+
+    path = "/v1/issuance"
+    tags = ["certificates"]
+    guards = [requires(Role.admin)]
+    security = SECURITY
+
+    @get(responses=problems(400, 401, 403, 422))
+    async def list_issuances(
+        self,
+        issuance_state: Annotated[
+            Literal["pending", "issuing", "issued", "failed"] | None,
+            QueryParameter(name="state"),  # ``state`` is reserved by Litestar
+        ] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> IssuanceList:
+        """Approvals and their certificates' issuance, oldest change first, with the reason of
+        any failure, the number of attempts and the next attempt's time."""
+        return await issuance.list_issuances(issuance_state, cursor, limit)

@@ -24,7 +24,7 @@ from registry.api.auth import SECURITY, provide_principal, requires
 from registry.api.problems import problems
 from registry.domain.identity import Principal, Role
 from registry.errors import InvalidInput
-from registry.services import dossiers, evidence, products
+from registry.services import dossiers, evidence, feedback, products
 from registry.settings import get_settings
 from schemas.dossier import (
     AnswerOut,
@@ -43,6 +43,7 @@ from schemas.dossier import (
     RevisionList,
     RevisionOut,
 )
+from schemas.feedback import FeedbackOut
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Cursor = Annotated[str | None, QueryParameter(max_length=200)]
@@ -195,6 +196,22 @@ class DossierController(Controller):
     ) -> RevisionList:
         """Every revision, oldest first."""
         return await dossiers.list_revisions(principal, dossier_id)
+
+    @get(
+        "/{dossier_id:str}/revisions/{number:int}/feedback",
+        guards=[requires(Role.supplier_member, Role.admin)],
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def feedback(
+        self,
+        dossier_id: FromPath[str],
+        number: Annotated[int, PathParameter(ge=1)],
+        principal: NamedDependency[Principal],
+    ) -> FeedbackOut:
+        """A decided revision's outcome, section scores against thresholds, gate results, every
+        reviewer's summary and comments (as "Reviewer 1", "Reviewer 2", "Moderator"), and what
+        to change; 409 while the revision is not decided yet."""
+        return await feedback.revision_feedback(principal, dossier_id, number)
 
     @get(
         "/{dossier_id:str}/revisions/{number:int}/diff",

@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from registry.api.auth import SECURITY, provide_principal, requires
 from registry.api.problems import problems
 from registry.domain.identity import Principal, Role
 from registry.services import queue, reviews
 from schemas.review import (
-    DecisionOut,
     InterestsOut,
     InterestsPut,
     ModerationDecide,
     ModerationList,
+    ModerationResult,
     QueueList,
     ReviewOut,
+    ReviewPage,
     ReviewSubmit,
     ScoreOut,
     ScorePut,
 )
 
 _PRINCIPAL = {"principal": Provide(provide_principal, sync_to_thread=False)}
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+Cursor = Annotated[str | None, QueryParameter(max_length=200)]
+ReviewState = Annotated[
+    Literal["open", "submitted"] | None,
+    QueryParameter(
+        name="state",  # ``state`` is a name Litestar reserves for the application state
+        description="open: claims you hold now; submitted: reviews you finished",
+    ),
+]
 
 
 class QueueController(Controller):
@@ -57,6 +67,17 @@ class ReviewController(Controller):
     guards = [requires(Role.reviewer)]
     dependencies = _PRINCIPAL
     security = SECURITY
+
+    @get(responses=problems(400, 401, 403, 422))
+    async def mine(
+        self,
+        principal: NamedDependency[Principal],
+        review_state: ReviewState = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> ReviewPage:
+        """Your own reviews, most recently claimed first, with the lease time left on open ones."""
+        return await reviews.list_reviews(principal, review_state, cursor, limit)
 
     @get("/{review_id:str}", responses=problems(401, 403, 404))
     async def read(
@@ -102,7 +123,11 @@ class ReviewController(Controller):
         data: JSONBody[ReviewSubmit],
         principal: NamedDependency[Principal],
     ) -> ReviewOut:
-        """Submit with a recommendation; 422 lists criteria not yet scored."""
+        """Submit with a recommendation; 422 lists criteria not yet scored.
+
+        The answer's ``progress`` says what followed: another review awaited, moderation, the
+        decision, the certificate ID or the state of its issuance.
+        """
         return await reviews.submit_review(principal, review_id, data)
 
 
@@ -145,6 +170,10 @@ class ModerationController(Controller):
         case_id: FromPath[str],
         data: JSONBody[ModerationDecide],
         principal: NamedDependency[Principal],
-    ) -> DecisionOut:
-        """Record final scores with rationale; the outcome is computed from them."""
+    ) -> ModerationResult:
+        """Record final scores with rationale; the outcome is computed from them.
+
+        A recommendation your own final scores contradict is refused with 422. The answer's
+        ``progress`` says what followed (the certificate ID, or the state of its issuance).
+        """
         return await reviews.decide_moderation(principal, case_id, data)

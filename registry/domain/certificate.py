@@ -8,7 +8,8 @@ Rules enforced here:
   has passed (revoked and superseded keep their own, more specific, status);
 - ``valid_until`` is the earlier of the default validity and the earliest expiry of any evidence
   a gate criterion relied on (an expiry date means "valid through that day", so the certificate
-  ends at the start of the next day, UTC);
+  ends at the start of the next day, UTC); when such evidence has already lapsed there is
+  nothing to certify, and the refusal tells the supplier which document to renew;
 - every change carries one of the reason codes and a plain-language note.
 """
 
@@ -18,8 +19,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
+from registry.domain.criteria import document_type_name
 from registry.domain.dossier import EvidenceFact
-from registry.errors import Conflict, InvalidInput
+from registry.errors import CannotCertify, Conflict
 
 DAY = 86_400
 
@@ -111,11 +113,18 @@ def valid_until(
     end = issued_at + validity_days * DAY
     limiter = None
     gates = set(gate_codes)
+    lapsed: list[str] = []
     for fact in evidence:
         if fact.expires_on and gates.intersection(fact.criteria):
             lapse = _end_of(fact.expires_on)
+            if lapse <= issued_at:
+                relied_on = ", ".join(sorted(gates.intersection(fact.criteria)))
+                lapsed.append(
+                    f"upload a current {document_type_name(fact.document_type)}: the one "
+                    f"relied on for {relied_on} expired on {fact.expires_on}"
+                )
             if lapse < end:
                 end, limiter = lapse, f"{fact.document_type} {fact.sha256[:12]}"
-    if end <= issued_at:
-        raise InvalidInput("evidence a gate relied on has already expired; nothing to certify")
+    if lapsed:
+        raise CannotCertify("; ".join(sorted(set(lapsed))))
     return end, limiter

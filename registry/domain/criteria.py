@@ -80,31 +80,37 @@ def _profile_fields() -> dict[str, tuple[str | bool, ...]]:
 
 PROFILE_FIELDS: dict[str, tuple[str | bool, ...]] = _profile_fields()
 
-# The kinds of evidence a supplier uploads (DOMAIN.md); `other` is anything a reviewer asks for.
-DOCUMENT_TYPES: frozenset[str] = frozenset(
-    {
-        "clinical_risk_management_plan",
-        "clinical_safety_case_report",
-        "hazard_log",
-        "mhra_registration",
-        "ukca_ce_certificate",
-        "ico_registration",
-        "dpia",
-        "dspt_assessment",
-        "cyber_essentials_certificate",
-        "cyber_essentials_plus_certificate",
-        "penetration_test_report",
-        "api_documentation",
-        "fhir_conformance_statement",
-        "accessibility_statement",
-        "wcag_audit",
-        "user_research_report",
-        "evidence_of_benefit_study",
-        "economic_evaluation",
-        "policy_document",
-        "other",
-    }
-)
+# The kinds of evidence a supplier uploads (DOMAIN.md), with the words people read for each;
+# `other` is anything a reviewer asks for.
+DOCUMENT_TYPE_NAMES: dict[str, str] = {
+    "clinical_risk_management_plan": "clinical risk management plan",
+    "clinical_safety_case_report": "clinical safety case report",
+    "hazard_log": "hazard log",
+    "mhra_registration": "MHRA registration",
+    "ukca_ce_certificate": "UKCA or CE certificate",
+    "ico_registration": "ICO registration",
+    "dpia": "data protection impact assessment (DPIA)",
+    "dspt_assessment": "Data Security and Protection Toolkit (DSPT) assessment",
+    "cyber_essentials_certificate": "Cyber Essentials certificate",
+    "cyber_essentials_plus_certificate": "Cyber Essentials Plus certificate",
+    "penetration_test_report": "penetration test report",
+    "api_documentation": "API documentation",
+    "fhir_conformance_statement": "FHIR conformance statement",
+    "accessibility_statement": "accessibility statement",
+    "wcag_audit": "WCAG audit",
+    "user_research_report": "user research report",
+    "evidence_of_benefit_study": "evidence of benefit study",
+    "economic_evaluation": "economic evaluation",
+    "policy_document": "policy document",
+    "other": "document",
+}
+DOCUMENT_TYPES: frozenset[str] = frozenset(DOCUMENT_TYPE_NAMES)
+
+
+def document_type_name(document_type: str) -> str:
+    """The words people read for a document type (its code when it is not one we know)."""
+    return DOCUMENT_TYPE_NAMES.get(document_type, document_type.replace("_", " "))
+
 
 # Large enough for any count a criterion asks for, small enough that every JSON reader holds it
 # exactly (IEEE 754 doubles are exact up to 2**53).

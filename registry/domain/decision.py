@@ -11,22 +11,28 @@ Rules enforced here:
   ``(200 × num + den) // (2 × den)`` (so 2/3 → 67, 1/8 = 12.5 → 13). A section with no such
   criteria has no percentage (None) and its threshold is not applied.
 - A gate marked not applicable is left out; every other gate must pass.
-- **approved** iff every applicable gate passes and every section with a percentage reaches its
-  threshold (percentage ≥ threshold); otherwise **rejected** if the recommendation is ``reject``,
-  else **changes_requested**. The rule overrides the recommendation: reviewers who agree on
-  ``reject`` or ``changes_requested`` while gates and thresholds hold still produce **approved**.
-- ``decide`` needs at least ``required_reviews`` reviews, each from a distinct reviewer
+- The rule (``computed_outcome``): **approved** iff every applicable gate passes and every section
+  with a percentage reaches its threshold (percentage ≥ threshold); otherwise **rejected** if the
+  recommendation is ``reject``, else **changes_requested**.
+- ``decide`` needs at least ``required_reviews`` reviews, each from a distinct ``reviewer``
   (otherwise ``InvalidInput``, a caller bug). It sends the revision to **moderation** when:
   the recommendations differ; any gate result differs (pass, fail, or not applicable); any section
   percentage differs by more than ``tolerance_points`` (None against a number counts as differing);
-  all reviewers recommend ``approve`` while the rule says otherwise under any review's scores; or,
-  beyond the cases DESIGN lists, the reviews' scores (within tolerance) fall on both sides of a
-  section's threshold, so that the outcome would depend on whose scores were used.
-- Otherwise the outcome is the rule applied to the agreed recommendation; since no case above
-  holds, every review's scores give the same outcome, failed gates and sections below threshold,
-  and the first review's section percentages are reported.
+  all reviewers recommend ``approve`` while the rule does not approve under some review's scores
+  (a gate fails or a section is below its threshold); all reviewers recommend
+  ``changes_requested``, or all recommend ``reject``, while the rule approves under every review's
+  scores; or, beyond the cases DESIGN lists, the reviews' scores (within tolerance) fall on both
+  sides of a section's threshold, so that the outcome would depend on whose scores were used.
+  Moderation reasons name each reviewer by ``Review.name``, or by ``reviewer`` when it is blank.
+- Otherwise the outcome is the rule applied to the agreed recommendation, and it agrees with that
+  recommendation: **approved** for ``approve``, else **changes_requested** or **rejected**. Since
+  no case above holds, every review's scores give the same outcome, failed gates and sections
+  below threshold, and the first review's section percentages are reported.
 - ``moderated_outcome`` applies the rule to the lead reviewer's final scores and recommendation;
-  it never returns moderation.
+  it never returns moderation. ``contradiction`` explains, for the lead to act on, when that
+  recommendation contradicts what the rule computes from the same final scores (``approve``
+  while the rule does not approve, or ``changes_requested``/``reject`` while it approves), and
+  returns None otherwise; the caller refuses such a moderation decision.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from registry.errors import InvalidInput
 
 Recommendation = Literal["approve", "changes_requested", "reject"]
 RECOMMENDATIONS: tuple[Recommendation, ...] = ("approve", "changes_requested", "reject")
+_ALL_HOLD = "every applicable gate passes and every section reaches its threshold"
 
 
 class Outcome(StrEnum):
@@ -90,11 +97,16 @@ class Score:
 
 @dataclass(frozen=True, slots=True)
 class Review:
-    """One reviewer's submitted scores (keyed by criterion code) and recommendation."""
+    """One reviewer's submitted scores (keyed by criterion code) and recommendation.
+
+    ``reviewer`` identifies the reviewer (reviews must come from distinct ones); ``name`` is only
+    for the words of moderation reasons, which fall back to ``reviewer`` when it is blank.
+    """
 
     reviewer: str
     recommendation: Recommendation
     scores: Mapping[str, Score]
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +197,7 @@ def decide(
 
     recommendations = {review.recommendation for review in reviews}
     if len(recommendations) > 1:
-        said = ", ".join(f"{r.reviewer} recommends {r.recommendation}" for r in reviews)
+        said = ", ".join(f"{_label(r)} recommends {r.recommendation}" for r in reviews)
         reasons.append(f"reviewers disagree on the recommendation: {said}")
 
     disputed_gates: set[str] = set()
@@ -196,7 +208,7 @@ def decide(
         if len(set(results)) > 1:
             disputed_gates.add(rule.code)
             said = ", ".join(
-                f"{r.reviewer}: {result}" for r, result in zip(reviews, results, strict=True)
+                f"{_label(r)}: {result}" for r, result in zip(reviews, results, strict=True)
             )
             reasons.append(f"reviewers disagree on gate {rule.code} ({said})")
 
@@ -207,7 +219,7 @@ def decide(
         if len(numbers) not in (0, len(values)):
             disputed_sections.add(section.code)
             said = ", ".join(
-                f"{r.reviewer}: {'no score' if v is None else f'{v}%'}"
+                f"{_label(r)}: {'no score' if v is None else f'{v}%'}"
                 for r, v in zip(reviews, values, strict=True)
             )
             reasons.append(
@@ -236,7 +248,7 @@ def decide(
         if section.code in disputed_sections:
             continue
         below = [
-            (review.reviewer, assessment.percentages[section.code])
+            (_label(review), assessment.percentages[section.code])
             for review, assessment in zip(reviews, assessments, strict=True)
             if section.code in assessment.sections_below_threshold
         ]
@@ -250,13 +262,17 @@ def decide(
             )
         elif len(below) < len(reviews):
             said = ", ".join(
-                f"{r.reviewer}: {a.percentages[section.code]}%"
+                f"{_label(r)}: {a.percentages[section.code]}%"
                 for r, a in zip(reviews, assessments, strict=True)
             )
             reasons.append(
                 f"reviewers' scores put section {section.code} on both sides of its threshold "
                 f"of {section.threshold_percent}% ({said})"
             )
+    if unanimous is not None and unanimous != "approve" and all(a.holds for a in assessments):
+        reasons.append(
+            f"{everyone} recommend {unanimous} but {_ALL_HOLD}, so the rule would approve"
+        )
 
     if reasons or unanimous is None:
         return Decision(
@@ -266,6 +282,7 @@ def decide(
             failed_gates=[],
             sections_below_threshold=[],
         )
+    # No reason above holds, so the rule agrees with the unanimous recommendation.
     return _decision(sections, assessments[0], unanimous, who=everyone)
 
 
@@ -275,12 +292,49 @@ def moderated_outcome(
     final_scores: Mapping[str, Score],
     recommendation: Recommendation,
 ) -> Decision:
-    """The lead reviewer's final scores and recommendation decide by the rule; never moderation."""
+    """The lead reviewer's final scores and recommendation decide by the rule; never moderation.
+
+    Callers refuse a recommendation that ``contradiction`` objects to before deciding; given one
+    anyway, the rule still decides from the final scores.
+    """
     _check_rules(criteria, sections)
     _check_recommendation(recommendation, whose="the lead reviewer's")
     _check_scores(criteria, final_scores, whose="the lead reviewer's ")
     assessment = _assess(criteria, sections, final_scores)
     return _decision(sections, assessment, recommendation, who="the lead reviewer")
+
+
+def contradiction(
+    criteria: Sequence[CriterionRule],
+    sections: Sequence[SectionRule],
+    final_scores: Mapping[str, Score],
+    recommendation: Recommendation,
+) -> str | None:
+    """What the lead reviewer must change when the recommendation contradicts the final scores.
+
+    None when the rule, applied to the final scores, agrees with the recommendation: it approves
+    for ``approve`` and does not approve for ``changes_requested`` or ``reject``.
+    """
+    _check_rules(criteria, sections)
+    _check_recommendation(recommendation, whose="the lead reviewer's")
+    _check_scores(criteria, final_scores, whose="the lead reviewer's ")
+    assessment = _assess(criteria, sections, final_scores)
+    if recommendation == "approve":
+        if assessment.holds:
+            return None
+        return (
+            "you recommend approve, but your final scores do not let the rule approve: "
+            f"{'; '.join(_shortfalls(sections, assessment))}. Pass those gates and raise those "
+            "sections to their thresholds if the dossier meets them, "
+            "or recommend changes_requested or reject"
+        )
+    if not assessment.holds:
+        return None
+    return (
+        f"you recommend {recommendation}, but your final scores pass every applicable gate and "
+        "reach every section threshold, so the rule approves; fail the gates or lower the scores "
+        "of what must change, or recommend approve"
+    )
 
 
 def _decision(
@@ -294,20 +348,14 @@ def _decision(
     verb = "recommends" if who == "the lead reviewer" else "recommend"
     reasons: list[str] = []
     if outcome is Outcome.approved:
-        reasons.append("every applicable gate passes and every section reaches its threshold")
+        reasons.append(_ALL_HOLD)
         if recommendation != "approve":
+            # Only moderated_outcome gets here: decide sends this case to moderation.
             reasons.append(
-                f"approved although {who} {verb} {recommendation}: "
-                "the decision is computed from the scores"
+                f"{who} {verb} {recommendation}, but the final scores decide: the rule approves"
             )
     else:
-        reasons.extend(f"gate {code} failed" for code in assessment.failed_gates)
-        thresholds = {s.code: s.threshold_percent for s in sections}
-        reasons.extend(
-            f"section {code} scored {assessment.percentages[code]}%, "
-            f"below its threshold of {thresholds[code]}%"
-            for code in assessment.sections_below_threshold
-        )
+        reasons.extend(_shortfalls(sections, assessment))
         reasons.append(f"{who} {verb} {recommendation}")
     return Decision(
         outcome=outcome,
@@ -316,6 +364,16 @@ def _decision(
         failed_gates=list(assessment.failed_gates),
         sections_below_threshold=list(assessment.sections_below_threshold),
     )
+
+
+def _shortfalls(sections: Sequence[SectionRule], assessment: _Assessment) -> list[str]:
+    """Why the rule does not approve: each failed gate, then each section below threshold."""
+    thresholds = {s.code: s.threshold_percent for s in sections}
+    return [f"gate {code} failed" for code in assessment.failed_gates] + [
+        f"section {code} scored {assessment.percentages[code]}%, "
+        f"below its threshold of {thresholds[code]}%"
+        for code in assessment.sections_below_threshold
+    ]
 
 
 def _rule_outcome(assessment: _Assessment, recommendation: Recommendation) -> Outcome:
@@ -370,6 +428,11 @@ def _percentages(
         code: None if den == 0 else (200 * num + den) // (2 * den)
         for code, (num, den) in sums.items()
     }
+
+
+def _label(review: Review) -> str:
+    """How moderation reasons name a reviewer: the display name, else the reviewer id."""
+    return review.name.strip() or review.reviewer
 
 
 def _everyone(count: int) -> str:

@@ -3,11 +3,22 @@
 Rules enforced here (DESIGN §2):
 - a revision moves ``draft → submitted → in_review → changes_requested | approved | rejected``;
   a submitted revision nobody has claimed may be ``withdrawn``; withdrawn and changes_requested
-  revisions are followed by a draft copy as the next revision; approved and rejected are final;
+  revisions are followed by a draft copy as the next revision; rejected is final, and so is
+  approved, unless its certificate cannot be issued for a reason its supplier must fix (evidence
+  a gate relied on lapsed before issuance): then it is returned as changes_requested;
 - only a draft can be edited;
-- a revision is complete when every applicable criterion has an answer and, unless the answer is
-  a plain "no" or "not applicable", a live document of every type its evidence requirement lists
-  (with an expiry date where required, issued within the maximum age where one is set);
+- a revision is complete when every applicable criterion has an answer, and:
+  - no file attached to it has expired or expires within the minimum remaining validity
+    (``min_remaining_days``), whatever the answer: a certificate's validity is cut by the
+    earliest expiry of any evidence a gate relied on, so one stale file beside a current one
+    still blocks (each such file is its own gap, on every criterion that relies on it);
+  - no file attached to it is of a document type it does not accept (a criterion that lists no
+    document types accepts none; ``other``, whatever a reviewer asks for, fits every criterion);
+  - unless the answer is a plain "no" or "not applicable": a usable document of every type its
+    evidence requirement lists (not stale as above, with an expiry date where one is required,
+    issued within the maximum age where one is set);
+  evidence that has expired may still be uploaded (it can be history): completeness, not upload,
+  says what stands in the way;
 - the frozen content is canonical JSON of the answers, evidence digests and expiries, the product
   and the criteria set hash; its SHA-256 is what a certificate later names.
 """
@@ -20,6 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from registry.domain.criteria import document_type_name
 from registry.errors import Conflict
 from schemas.criteria import Criterion
 
@@ -46,6 +58,7 @@ class RevisionAction(StrEnum):
     request_changes = "request_changes"
     approve = "approve"
     reject = "reject"
+    return_for_changes = "return_for_changes"
 
 
 _S, _A = RevisionStatus, RevisionAction
@@ -58,6 +71,8 @@ TRANSITIONS: dict[tuple[RevisionStatus, RevisionAction], RevisionStatus] = {
     (_S.in_review, _A.request_changes): _S.changes_requested,
     (_S.in_review, _A.approve): _S.approved,
     (_S.in_review, _A.reject): _S.rejected,
+    # An approval whose certificate cannot be issued (its gate evidence lapsed) goes back.
+    (_S.approved, _A.return_for_changes): _S.changes_requested,
 }
 
 # After these, the dossier continues with a new draft revision copied from this one.
@@ -83,6 +98,8 @@ class EvidenceFact:
     criteria: tuple[str, ...]
     expires_on: str | None
     issued_on: str | None
+    # The client's filename, to name the file in messages; never part of the frozen content.
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,50 +124,128 @@ def completeness(
     answers: Mapping[str, object],
     evidence: Sequence[EvidenceFact],
     today: dt.date,
+    min_remaining_days: int,
 ) -> list[Gap]:
-    """Every applicable criterion still lacking an answer or a live required document."""
+    """Every gap between the applicable ``criteria`` and submission, in criteria order.
+
+    A criterion lacks an answer, or (when its answer needs evidence) a usable document of a type
+    it requires, or has a file attached that has expired, expires in fewer than
+    ``min_remaining_days`` days (exactly that many is enough), or is not of a type it accepts.
+    """
     gaps: list[Gap] = []
     for criterion in criteria:
         if criterion.code not in answers:
             gaps.append(Gap(criterion.code, criterion.title, "no answer yet"))
             continue
-        if not _needs_evidence(answers[criterion.code]):
-            continue
         requirement = criterion.evidence
-        for document_type in requirement.document_types:
-            files = [
-                e
-                for e in evidence
-                if e.document_type == document_type and criterion.code in e.criteria
-            ]
-            problem = _evidence_problem(
-                files, requirement.expiry_required, requirement.max_age_days, today
+        attached = [e for e in evidence if criterion.code in e.criteria]
+        # A file attached to a criterion is relied on (a gate's cuts the certificate's validity)
+        # whatever the answer, so a stale or misfiled one is a gap even after a "no".
+        for fact in attached:
+            problem = _file_problem(
+                fact, criterion.code, requirement.document_types, today, min_remaining_days
             )
             if problem:
-                gaps.append(Gap(criterion.code, criterion.title, f"{document_type}: {problem}"))
+                gaps.append(Gap(criterion.code, criterion.title, problem))
+        if not _needs_evidence(answers[criterion.code]):
+            continue
+        for document_type in requirement.document_types:
+            files = [e for e in attached if e.document_type == document_type]
+            usable = [e for e in files if _lasts(e, today, min_remaining_days)]
+            problem = _requirement_problem(
+                document_type,
+                files,
+                usable,
+                requirement.expiry_required,
+                requirement.max_age_days,
+                today,
+            )
+            if problem:
+                gaps.append(Gap(criterion.code, criterion.title, problem))
     return gaps
 
 
-def _evidence_problem(
-    files: Sequence[EvidenceFact], expiry_required: bool, max_age_days: int | None, today: dt.date
+def _remaining_days(fact: EvidenceFact, today: dt.date) -> int | None:
+    """Whole days from ``today`` to the file's expiry day (negative once expired; 0 on the day
+    itself, which still counts as valid); None when the file states no expiry."""
+    if fact.expires_on is None:
+        return None
+    return (dt.date.fromisoformat(fact.expires_on) - today).days
+
+
+def _lasts(fact: EvidenceFact, today: dt.date, min_remaining_days: int) -> bool:
+    remaining = _remaining_days(fact, today)
+    return remaining is None or remaining >= min_remaining_days
+
+
+def _requirement_problem(
+    document_type: str,
+    files: Sequence[EvidenceFact],
+    usable: Sequence[EvidenceFact],
+    expiry_required: bool,
+    max_age_days: int | None,
+    today: dt.date,
 ) -> str | None:
+    name = document_type_name(document_type)
     if not files:
-        return "no document uploaded for this criterion"
-    live = [
-        f for f in files if f.expires_on is None or dt.date.fromisoformat(f.expires_on) >= today
-    ]
-    if not live:
-        return "every document has expired"
-    if expiry_required and not any(f.expires_on for f in live):
-        return "the document must state its expiry date"
+        return f"no {name} uploaded for this criterion: upload one"
+    if not usable:
+        return None  # every file of this type is reported on its own, with what to do
+    if expiry_required and not any(f.expires_on for f in usable):
+        return f"the {name} must state its expiry date: upload it again with its expiry date"
     if max_age_days is not None:
         oldest_allowed = today - dt.timedelta(days=max_age_days)
         fresh = [
-            f for f in live if f.issued_on and dt.date.fromisoformat(f.issued_on) >= oldest_allowed
+            f
+            for f in usable
+            if f.issued_on and dt.date.fromisoformat(f.issued_on) >= oldest_allowed
         ]
         if not fresh:
-            return f"a document issued within the last {max_age_days} days is required (issued_on)"
+            return (
+                f"no {name} issued within the last {max_age_days} days: "
+                "upload a recent one with its issue date (issued_on)"
+            )
     return None
+
+
+def _file_problem(
+    fact: EvidenceFact,
+    code: str,
+    accepted: Sequence[str],
+    today: dt.date,
+    min_remaining_days: int,
+) -> str | None:
+    name, file = document_type_name(fact.document_type), _file_name(fact)
+    # "other" is whatever a reviewer asks for (DOMAIN.md): any criterion accepts it.
+    if fact.document_type not in accepted and fact.document_type != "other":
+        if not accepted:
+            return (
+                f"{name} {file} is attached to {code}, which accepts no documents: "
+                f"remove it from {code}"
+            )
+        names = "; ".join(document_type_name(t) for t in accepted)
+        return (
+            f"{name} {file} is not a document type {code} accepts (only: {names}): "
+            f"remove it from {code}"
+        )
+    remaining = _remaining_days(fact, today)
+    if remaining is None or remaining >= min_remaining_days:
+        return None
+    if remaining < 0:
+        return (
+            f"{name} {file} expired on {fact.expires_on}: remove it from {code} "
+            "(and upload a current one if you have none)"
+        )
+    when = "today" if remaining == 0 else f"in {remaining} day{'s' * (remaining != 1)}"
+    return (
+        f"{name} {file} expires on {fact.expires_on}, {when}; the registry needs at least "
+        f"{min_remaining_days} days of remaining validity: upload a renewed one and "
+        f"remove this one from {code}"
+    )
+
+
+def _file_name(fact: EvidenceFact) -> str:
+    return f"'{fact.label}'" if fact.label else f"file {fact.sha256[:12]}"
 
 
 def frozen_content(

@@ -22,7 +22,7 @@ from registry.domain.certificate import (
 from registry.domain.certificate_id import normalise_certificate_id
 from registry.domain.identity import Principal, Role
 from registry.errors import NotFound
-from registry.services import answer_cache, audit, criteria
+from registry.services import answer_cache, audit, criteria, feedback
 from registry.services.audit import Actor
 from registry.services.evidence import blob_store
 from registry.tables import (
@@ -38,6 +38,7 @@ from reports import (
     CriterionLine,
     EvidenceLine,
     ReportView,
+    ReviewSummary,
     SectionOutcome,
     TimelineEntry,
     render_assessment_report,
@@ -206,22 +207,22 @@ async def _report_view(row: dict[str, Any]) -> ReportView:
         .where(ReviewSlot.revision == row["revision"])
         .order_by(ReviewSlot.submitted_at, ReviewSlot.natural_key)
     )
-    scores: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for number, slot in enumerate(slots, start=1):
-        for score in await ReviewScore.select().where(ReviewScore.slot == slot["id"]):
-            scores.setdefault(score["criterion_code"], []).append((f"Reviewer {number}", score))
+    # The same reviews, labels and comments the supplier's feedback shows (one source).
+    said = await feedback.feedback_for(row["revision"])
+    comments: dict[str, list[tuple[str, str]]] = {}
+    for review in said.reviews:
+        for comment in review.comments:
+            comments.setdefault(comment.code, []).append((review.label, comment.text))
     case = await ModerationCase.select().where(ModerationCase.revision == row["revision"]).first()
     final = msgspec.json.decode(case["final_scores"]) if case and case["final_scores"] else {}
+    first = await ReviewScore.select().where(ReviewScore.slot == slots[0]["id"]) if slots else []
+    agreed_by_code = {s["criterion_code"]: s for s in first}
     lines = []
     for section in document.sections:
         for criterion in section.criteria:
-            judged = scores.get(criterion.code, [])
-            if not judged and criterion.code not in final:
+            if criterion.code not in agreed_by_code and criterion.code not in final:
                 continue
-            agreed = final.get(criterion.code) or (judged[0][1] if judged else {})
-            rationale = [(who, s["rationale"]) for who, s in judged if s["rationale"]]
-            if criterion.code in final and final[criterion.code].get("rationale"):
-                rationale.append(("Lead reviewer (moderation)", final[criterion.code]["rationale"]))
+            agreed = final.get(criterion.code) or agreed_by_code.get(criterion.code, {})
             lines.append(
                 CriterionLine(
                     section=section.code,
@@ -231,7 +232,7 @@ async def _report_view(row: dict[str, Any]) -> ReportView:
                     outcome=_outcome_words(criterion.mode, agreed, criterion.max_score),
                     score=agreed.get("score"),
                     max_score=criterion.max_score,
-                    rationale=rationale,
+                    rationale=comments.get(criterion.code, []),
                 )
             )
     evidence_rows = await Evidence.select(Evidence.sha256, Evidence.label).where(
@@ -276,6 +277,10 @@ async def _report_view(row: dict[str, Any]) -> ReportView:
         criteria=lines,
         evidence=evidence,
         timeline=timeline,
+        reviews=[
+            ReviewSummary(r.label, r.recommendation.replace("_", " ").capitalize(), r.summary)
+            for r in said.reviews
+        ],
         certificate_id=row["certificate_id"],
     )
 

@@ -29,10 +29,11 @@ from registry.errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
-from registry.services import audit, criteria, queue
+from registry.services import audit, criteria, progress, queue
 from registry.services.audit import Actor
 from registry.services.paging import decode_time_id_cursor, encode_time_id_cursor
 from registry.services.products import product_row, supplier_organisation
+from registry.settings import get_settings
 from registry.tables import Answer, Certificate, Dossier, Evidence, Product, Revision
 from schemas.criteria import CriteriaSetDocument, Criterion, ProductProfile
 from schemas.dossier import (
@@ -208,6 +209,7 @@ def _fact(row: dict[str, Any]) -> EvidenceFact:
         criteria=tuple(msgspec.json.decode(row["criteria"])),
         expires_on=row["expires_on"],
         issued_on=row["issued_on"],
+        label=row["label"],  # names the file in completeness gaps; never frozen
     )
 
 
@@ -445,7 +447,9 @@ def _today() -> dt.date:
 
 async def _completeness(loaded: Loaded) -> CompletenessOut:
     criteria_list, answers, facts = await _state(loaded)
-    gaps = rules.completeness(criteria_list, answers, facts, _today())
+    gaps = rules.completeness(
+        criteria_list, answers, facts, _today(), get_settings().evidence_min_remaining_days
+    )
     return CompletenessOut(
         complete=not gaps,
         applicable_criteria=len(criteria_list),
@@ -618,12 +622,18 @@ async def list_revisions(principal: Principal, dossier_id: str) -> RevisionList:
             Certificate.dossier == loaded.dossier["id"]
         )
     }
-    return RevisionList(
-        items=[
-            msgspec.structs.replace(_revision_row_out(row), certificate_id=issued.get(row["id"]))
-            for row in rows
-        ]
-    )
+    items = []
+    for row in rows:
+        shown = await progress.revision_progress(row["id"])
+        items.append(
+            msgspec.structs.replace(
+                _revision_row_out(row),
+                certificate_id=issued.get(row["id"]),
+                issuance=shown.issuance,
+                next_step=shown.next_step,
+            )
+        )
+    return RevisionList(items=items)
 
 
 def _change_out(fact: EvidenceFact) -> EvidenceChangeOut:
@@ -672,3 +682,42 @@ async def revision_diff(principal: Principal, dossier_id: str, number: int) -> R
         evidence_added=[_change_out(f) for f in added],
         evidence_removed=[_change_out(f) for f in removed],
     )
+
+
+async def return_for_changes(revision_id: uuid.UUID, reason: str, actor: Actor) -> None:
+    """An approval that cannot be certified goes back to its supplier as changes requested.
+
+    Runs inside the caller's write transaction: the decision record says why, and the next
+    revision starts as a draft copy, as after any request for changes.
+    """
+    revision = await Revision.select().where(Revision.id == revision_id).first()
+    if revision is None:
+        raise NotFound(f"no revision {revision_id}")
+    status = rules.transition(RevisionStatus(revision["status"]), RevisionAction.return_for_changes)
+    decided = msgspec.json.decode(revision["decision"] or "null", type=DecisionOut | None)
+    record = DecisionOut(
+        outcome="changes_requested",
+        reasons=[
+            *(decided.reasons if decided else []),
+            f"no certificate could be issued: {reason}",
+        ],
+        section_percentages=decided.section_percentages if decided else {},
+        failed_gates=decided.failed_gates if decided else [],
+        sections_below_threshold=decided.sections_below_threshold if decided else [],
+        comments=decided.comments if decided else {},
+        returned_because=reason,
+    )
+    await Revision.update(
+        {
+            Revision.status: status.value,
+            Revision.outcome: status.value,
+            Revision.decision: canonical_json(msgspec.to_builtins(record)).decode(),
+        }
+    ).where(Revision.id == revision_id)
+    await audit.record(
+        actor,
+        AuditTag.revision_returned,
+        f"dossier:{revision['dossier']}",
+        {"revision": revision["number"], "reason": reason},
+    )
+    await start_next_revision(actor, await load_current(revision["dossier"]))

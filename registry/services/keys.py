@@ -12,7 +12,7 @@ from typing import Any
 from registry import clock
 from registry.db import write_transaction
 from registry.domain.audit_chain import AuditTag
-from registry.errors import Conflict, InvalidInput, NotFound
+from registry.errors import InvalidInput, NotFound, Unavailable
 from registry.services import answer_cache, audit
 from registry.services.audit import Actor
 from registry.settings import get_settings
@@ -62,7 +62,7 @@ async def key_by_kid(kid: str) -> KeyRecord | None:
 
 
 async def active_key() -> KeyRecord:
-    """The key that signs now; Conflict when none may (run ``registry keys init``/``rotate``)."""
+    """The key that signs now; Unavailable when none may (run ``registry keys init``/``rotate``)."""
     now = clock.now()
     rows = (
         await SigningKey.select()
@@ -71,7 +71,9 @@ async def active_key() -> KeyRecord:
         .limit(1)
     )
     if not rows:
-        raise Conflict("no signing key may sign now: run `registry keys rotate`")
+        raise Unavailable(
+            "no signing key may sign now: an administrator must run `registry keys rotate`"
+        )
     return _record(rows[0])
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +18,9 @@ from registry.domain.dossier import RevisionAction, RevisionStatus, transition
 from registry.domain.identity import OrganisationKind, Principal
 from registry.domain.review import SlotStatus, check_score, require_live_claim, section_of
 from registry.errors import Conflict, InvalidInput, NotFound
-from registry.services import audit, criteria, dossiers, issuance, queue
+from registry.services import audit, criteria, dossiers, issuance, progress, queue
 from registry.services.audit import Actor
+from registry.services.paging import decode_time_id_cursor, encode_time_id_cursor
 from registry.tables import (
     ConflictOfInterest,
     Dossier,
@@ -29,6 +29,7 @@ from registry.tables import (
     ReviewScore,
     ReviewSlot,
     Revision,
+    User,
 )
 from schemas.criteria import CriteriaSetDocument, Criterion, ProductProfile
 from schemas.review import (
@@ -38,14 +39,15 @@ from schemas.review import (
     ModerationCaseOut,
     ModerationDecide,
     ModerationList,
+    ModerationResult,
     ReviewerScores,
     ReviewOut,
+    ReviewPage,
     ReviewSubmit,
+    ReviewSummary,
     ScoreOut,
     ScorePut,
 )
-
-log = logging.getLogger("registry.reviews")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,8 +189,12 @@ def _to_score(code: str, row: dict[str, Any]) -> rule.Score:
 
 
 async def submit_review(principal: Principal, review_id: str, request: ReviewSubmit) -> ReviewOut:
-    """Finish a review; once all required reviews are in, decide or open moderation."""
-    approved: uuid.UUID | None = None
+    """Finish a review; once all required reviews are in, decide or open moderation.
+
+    The answer says what the review led to: waiting for another review, moderation, the
+    decision, and after an approval the certificate ID or the state of its issuance.
+    """
+    claimed: issuance.Claim | None = None
     async with write_transaction():
         slot = await queue.slot_for(principal, review_id)
         now = clock.now()
@@ -217,10 +223,12 @@ async def submit_review(principal: Principal, review_id: str, request: ReviewSub
             f"review:{slot['id']}",
             {"dossier": str(slot["dossier"]), "round": slot["round"]},
         )
-        approved = await _decide_if_complete(context, slot["dossier"], now)
-    if approved is not None:
-        await _run_approval_hooks(approved)
-    return await get_review(principal, review_id)
+        claimed = await _decide_if_complete(context, slot["dossier"], now)
+    if claimed is not None:
+        await issuance.attempt(claimed)
+    review = await get_review(principal, review_id)
+    shown = await progress.revision_progress(slot["revision"])
+    return msgspec.structs.replace(review, progress=shown)
 
 
 async def _submitted_reviews(revision_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -233,13 +241,21 @@ async def _submitted_reviews(revision_id: uuid.UUID) -> list[dict[str, Any]]:
     )
 
 
+async def _reviewer_names(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not user_ids:
+        return {}
+    rows = await User.select(User.id, User.name).where(User.id.is_in(user_ids))
+    return {row["id"]: row["name"] for row in rows}
+
+
 async def _decide_if_complete(
     context: Context, dossier_id: uuid.UUID, now: int
-) -> uuid.UUID | None:
+) -> issuance.Claim | None:
     slots = await _submitted_reviews(context.revision["id"])
     criteria_rules, sections, policy = _rules(context)
     if len(slots) < policy.required_reviews:
         return None
+    names = await _reviewer_names([slot["reviewer"] for slot in slots])
     reviews = []
     comments: dict[str, list[str]] = {}
     for slot in slots:
@@ -249,6 +265,7 @@ async def _decide_if_complete(
                 reviewer=str(slot["reviewer"]),
                 recommendation=slot["recommendation"],
                 scores={code: _to_score(code, row) for code, row in rows.items()},
+                name=names.get(slot["reviewer"], ""),
             )
         )
         for code, row in rows.items():
@@ -301,8 +318,11 @@ async def _apply(
     comments: dict[str, list[str]],
     actor: Actor,
     now: int,
-) -> uuid.UUID | None:
-    """Record the outcome on the revision; start the next round after changes are requested."""
+) -> issuance.Claim | None:
+    """Record the outcome on the revision; start the next round after changes are requested.
+
+    An approval opens the certificate's issuance, claimed by this request (returned).
+    """
     status = transition(RevisionStatus(context.revision["status"]), _ACTION[decided.outcome])
     record = DecisionOut(
         outcome=decided.outcome.value,
@@ -332,19 +352,9 @@ async def _apply(
     if status is RevisionStatus.changes_requested:
         loaded = await dossiers.load_current(dossier_id)
         await dossiers.start_next_revision(actor, loaded)
-    return context.revision["id"] if status is RevisionStatus.approved else None
-
-
-async def _run_approval_hooks(revision_id: uuid.UUID) -> None:
-    """The one call site where an approval becomes a certificate, after the decision commits.
-
-    Issuance signs and renders outside any transaction; if it fails, the approval stands and
-    ``issue_pending`` (periodic task and CLI) issues the certificate later.
-    """
-    try:
-        await issuance.issue_for(revision_id)
-    except Exception:  # the review's own outcome is already committed and must be answered
-        log.exception("certificate issuance failed for revision %s; will retry", revision_id)
+    if status is RevisionStatus.approved:
+        return await issuance.open_issuance(context.revision["id"], dossier_id, now)
+    return None
 
 
 async def declare_interests(principal: Principal, request: InterestsPut) -> InterestsOut:
@@ -390,10 +400,14 @@ async def declare_interests(principal: Principal, request: InterestsPut) -> Inte
 
 async def _case_out(case: dict[str, Any]) -> ModerationCaseOut:
     reviews = []
-    for slot in await _submitted_reviews(case["revision"]):
+    slots = await _submitted_reviews(case["revision"])
+    names = await _reviewer_names([slot["reviewer"] for slot in slots])
+    for number, slot in enumerate(slots, start=1):
         reviews.append(
             ReviewerScores(
                 reviewer_id=str(slot["reviewer"]),
+                reviewer_name=names.get(slot["reviewer"], ""),
+                label=f"Reviewer {number}",
                 recommendation=slot["recommendation"],
                 summary=slot["summary"] or "",
                 scores=[_score_out(row) for row in await _scores(slot["id"])],
@@ -438,13 +452,17 @@ async def list_moderation(principal: Principal) -> ModerationList:
 
 async def decide_moderation(
     principal: Principal, case_id: str, request: ModerationDecide
-) -> DecisionOut:
-    """Record the lead reviewer's final scores; the rule computes the outcome from them."""
+) -> ModerationResult:
+    """Record the lead reviewer's final scores; the rule computes the outcome from them.
+
+    A recommendation the lead's own final scores contradict is refused (422 saying what to
+    change), never silently overridden. The answer says what the decision led to.
+    """
     try:
         key = uuid.UUID(case_id)
     except ValueError as e:
         raise NotFound(f"no moderation case {case_id!r}") from e
-    approved: uuid.UUID | None = None
+    claimed: issuance.Claim | None = None
     async with write_transaction():
         case = await ModerationCase.select().where(ModerationCase.id == key).first()
         if case is None or await _lead_excluded(principal, case):
@@ -477,6 +495,9 @@ async def decide_moderation(
             code: rule.Score(code, s.gate_pass, s.score, s.not_applicable)
             for code, s in request.scores.items()
         }
+        contradicted = rule.contradiction(criteria_rules, sections, scores, request.recommendation)
+        if contradicted:
+            raise InvalidInput(contradicted, field="recommendation")
         decided = rule.moderated_outcome(criteria_rules, sections, scores, request.recommendation)
         now = clock.now()
         await ModerationCase.update(
@@ -500,16 +521,84 @@ async def decide_moderation(
         comments = {
             code: [s.rationale] for code, s in request.scores.items() if s.rationale.strip()
         }
-        approved = await _apply(
+        claimed = await _apply(
             context, case["dossier"], decided, comments, Actor(principal.user_id), now
         )
         revision = (
             await Revision.select(Revision.decision).where(Revision.id == case["revision"]).first()
         )
-    if approved is not None:
-        await _run_approval_hooks(approved)
-    return msgspec.json.decode(revision["decision"], type=DecisionOut) if revision else _never()
+    if revision is None:  # the case's foreign key makes this unreachable
+        raise NotFound("the decided revision vanished")
+    if claimed is not None:
+        await issuance.attempt(claimed)
+    recorded = msgspec.json.decode(revision["decision"], type=DecisionOut)
+    return ModerationResult(
+        **msgspec.structs.asdict(recorded),
+        progress=await progress.revision_progress(case["revision"]),
+    )
 
 
-def _never() -> DecisionOut:
-    raise NotFound("the decided revision vanished")
+async def list_reviews(
+    principal: Principal, state: str | None, cursor: str | None, limit: int
+) -> ReviewPage:
+    """The caller's own reviews, most recently claimed first: ``open`` (a live claim) and
+    ``submitted``; a claim whose lease ran out is no longer the caller's to work on."""
+    reviewer = uuid.UUID(principal.user_id)
+    now = clock.now()
+    live = (ReviewSlot.status == SlotStatus.claimed.value) & (ReviewSlot.lease_until > now)
+    done = ReviewSlot.status == SlotStatus.submitted.value
+    wanted = live if state == "open" else done if state == "submitted" else live | done
+    query = (
+        ReviewSlot.select(
+            ReviewSlot.id,
+            ReviewSlot.dossier,
+            ReviewSlot.round,
+            ReviewSlot.status,
+            ReviewSlot.claimed_at,
+            ReviewSlot.lease_until,
+            ReviewSlot.recommendation,
+            ReviewSlot.submitted_at,
+            ReviewSlot.dossier._.product._.name.as_alias("product"),
+            ReviewSlot.supplier._.name.as_alias("supplier"),
+        )
+        .where((ReviewSlot.reviewer == reviewer) & wanted)
+        .order_by(ReviewSlot.claimed_at, ReviewSlot.id, ascending=False)
+    )
+    if cursor:
+        t, key = decode_time_id_cursor(cursor)
+        query = query.where(
+            (ReviewSlot.claimed_at < t) | ((ReviewSlot.claimed_at == t) & (ReviewSlot.id < key))
+        )
+    fetched = await query.limit(limit + 1)
+    rows, more = fetched[:limit], len(fetched) > limit
+    scored: dict[uuid.UUID, int] = {}
+    if rows:
+        for score in await ReviewScore.select(ReviewScore.slot).where(
+            ReviewScore.slot.is_in([row["id"] for row in rows])
+        ):
+            scored[score["slot"]] = scored.get(score["slot"], 0) + 1
+    items = [
+        ReviewSummary(
+            id=str(row["id"]),
+            dossier_id=str(row["dossier"]),
+            revision=row["round"],
+            product=row["product"] or "",
+            supplier=row["supplier"] or "",
+            status=SlotStatus(row["status"]),
+            claimed_at=row["claimed_at"],
+            lease_until=row["lease_until"],
+            lease_seconds_left=(
+                max(0, row["lease_until"] - now)
+                if row["status"] == SlotStatus.claimed.value and row["lease_until"]
+                else None
+            ),
+            scored=scored.get(row["id"], 0),
+            recommendation=row["recommendation"],
+            submitted_at=row["submitted_at"],
+        )
+        for row in rows
+    ]
+    return ReviewPage(
+        items=items,
+        next_cursor=encode_time_id_cursor(rows[-1]["claimed_at"], items[-1].id) if more else None,
+    )

@@ -58,7 +58,8 @@ class Endpoint:
     """One operation of the API, as the matrix calls it.
 
     ``path`` is a template over the World's fields (``{org_a}``, ``{reviewer_2.user_id}``) and
-    the ids the ``setup`` scene returns (``{dossier}``, ``{review}``); so are ``headers``.
+    the ids the ``setup`` scene returns (``{dossier}``, ``{review}``), and may end in a query
+    string (``?state=open``), which the route check ignores; so are ``headers``.
     ``body`` builds a fresh JSON body per request, so creating things never collides; ``form``
     builds a multipart body instead (httpx's ``files`` and ``data``). When ``shows`` names an id,
     a 200 must contain it for the callers in ``shown_to`` and for nobody else (lists never leak).
@@ -463,6 +464,39 @@ MATRIX = [
         setup=scene.second_round_claimed_by_reviewer,
     ),
     Endpoint(
+        # Feedback is for the supplier (and admins), never for reviewers (403): A reads its
+        # decided revision, B never learns it exists.
+        "read the feedback on supplier A's decided revision",
+        "GET",
+        DOSSIER + "/revisions/1/feedback",
+        tokens(403, supplier_a=200, supplier_b=404, admin=200),
+        setup=scene.rejected_of_a,
+    ),
+    Endpoint(
+        # Not decided yet: the owner and admins learn there is no feedback yet (409).
+        "read the feedback on supplier A's submitted revision",
+        "GET",
+        DOSSIER + "/revisions/1/feedback",
+        tokens(403, supplier_a=409, supplier_b=404, admin=409),
+        setup=scene.submitted_of_a,
+    ),
+    Endpoint(
+        # A draft is the supplier's own work: its owner hears why there is no feedback yet (409),
+        # an admin does not learn it exists (404), as with draft dossiers.
+        "read the feedback on supplier A's draft revision",
+        "GET",
+        DOSSIER + "/revisions/1/feedback",
+        tokens(403, supplier_a=409, supplier_b=404, admin=404),
+        setup=scene.draft_of_a,
+    ),
+    Endpoint(
+        "read the feedback on a revision supplier A's dossier does not have",
+        "GET",
+        DOSSIER + "/revisions/9/feedback",
+        tokens(403, supplier_a=404, supplier_b=404, admin=404),
+        setup=scene.rejected_of_a,
+    ),
+    Endpoint(
         "upload evidence to supplier A's draft dossier",
         "POST",
         DOSSIER + "/evidence",
@@ -550,6 +584,52 @@ MATRIX = [
         "/v1/queue/claim",
         tokens(403, reviewer=204, lead=200),
         setup=scene.reviewer_conflicted_with_a,
+    ),
+    Endpoint(
+        "list the reviewer's reviews",
+        "GET",
+        "/v1/reviews",
+        reviewers(200),
+        setup=scene.claimed_by_reviewer,
+        shows="{review}",
+        shown_to=frozenset({"reviewer"}),
+    ),
+    Endpoint(
+        "list the reviewer's open reviews",
+        "GET",
+        "/v1/reviews?state=open",
+        reviewers(200),
+        setup=scene.claimed_by_reviewer,
+        shows="{review}",
+        shown_to=frozenset({"reviewer"}),
+    ),
+    Endpoint(
+        "list the reviewer's submitted reviews",
+        "GET",
+        "/v1/reviews?state=submitted",
+        reviewers(200),
+        setup=scene.reviewed_by_reviewer,
+        shows="{review}",
+        shown_to=frozenset({"reviewer"}),
+    ),
+    Endpoint(
+        # A finished review is no longer open: the filter shows it to nobody, its holder too.
+        "list open reviews after the reviewer submitted theirs",
+        "GET",
+        "/v1/reviews?state=open",
+        reviewers(200),
+        setup=scene.reviewed_by_reviewer,
+        shows="{review}",
+        shown_to=frozenset(),
+    ),
+    Endpoint(
+        "list the lead's reviews",
+        "GET",
+        "/v1/reviews",
+        reviewers(200),
+        setup=scene.claimed_by_lead,
+        shows="{review}",
+        shown_to=frozenset({"lead"}),
     ),
     Endpoint(
         "read the reviewer's review",
@@ -648,6 +728,15 @@ MATRIX = [
     ),
     Endpoint(
         "read the trust bundle", "GET", "/v1/trust", everyone(200), setup=scene.certificate_of_a
+    ),
+    Endpoint(
+        "list certificate issuances",
+        "GET",
+        "/v1/issuance",
+        admin_only(200),
+        setup=scene.certificate_of_a,
+        shows="{certificate}",
+        shown_to=frozenset({"admin"}),
     ),
     Endpoint(
         "read supplier A's certificate",
@@ -839,7 +928,7 @@ def _route_operations() -> set[tuple[str, str]]:
 
 
 def _operation_of(row: Endpoint, operations: set[tuple[str, str]]) -> tuple[str, str] | None:
-    literal = re.sub(r"\{[^}]+\}", "x", row.path)
+    literal = re.sub(r"\{[^}]+\}", "x", row.path.partition("?")[0])
     for method, path in operations:
         pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path))
         if method == row.method and re.fullmatch(pattern, literal):

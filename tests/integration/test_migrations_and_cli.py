@@ -133,3 +133,54 @@ def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
     result = _cli(tmp_path, *command, "--help")
     assert result.returncode == 0
     assert "Usage:" in result.stdout
+
+
+def test_earlier_approvals_get_an_issuance_state_on_upgrade(tmp_path: Path) -> None:
+    """A database migrated before issuance states existed: its approved revisions become
+    visible as pending (no certificate yet) or issued, and nothing else changes."""
+    import sqlite3
+
+    before_issuance = "2026-11-25T21:17:48:948530"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    env["REGISTRY_DATA_DIR"] = str(tmp_path)
+    script = (
+        "import asyncio\n"
+        "from piccolo.apps.migrations.commands.forwards import run_forwards\n"
+        f"result = asyncio.run(run_forwards('registry', migration_id='{before_issuance}'))\n"
+        "raise SystemExit(0 if result.success else 1)\n"
+    )
+    partial = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert partial.returncode == 0, partial.stderr
+    approved, draft = str(uuid.uuid4()), str(uuid.uuid4())
+    organisation, product, dossier = (str(uuid.uuid4()) for _ in range(3))
+    with sqlite3.connect(tmp_path / "registry.sqlite3") as connection:
+        connection.execute(
+            "INSERT INTO organisation (id, name, kind, created_at) VALUES (?, 'A', 'supplier', 1)",
+            (organisation,),
+        )
+        connection.execute(
+            "INSERT INTO product (id, organisation, name, intended_purpose, profile, created_at) "
+            "VALUES (?, ?, 'P', 'Booking.', '{}', 1)",
+            (product, organisation),
+        )
+        connection.execute(
+            "INSERT INTO dossier (id, organisation, product, product_version, summary, "
+            "criteria_set, current_revision, row_version, created_at, updated_at) "
+            "VALUES (?, ?, ?, '1', '', 'tiny/1', 2, 1, 1, 1)",
+            (dossier, organisation, product),
+        )
+        for revision, number, status in ((approved, 1, "approved"), (draft, 2, "draft")):
+            connection.execute(
+                "INSERT INTO revision (id, natural_key, dossier, number, status, created_at, "
+                "decided_at) VALUES (?, ?, ?, ?, ?, 1700000000, 1700000100)",
+                (revision, f"{dossier}:{number}", dossier, number, status),
+            )
+    upgraded = _cli(tmp_path, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    with sqlite3.connect(tmp_path / "registry.sqlite3") as connection:
+        rows = connection.execute(
+            "SELECT revision, state, attempts, certificate_id, updated_at FROM issuance"
+        ).fetchall()
+    assert rows == [(approved, "pending", 0, None, 1700000100)]

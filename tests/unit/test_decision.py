@@ -8,6 +8,7 @@ The baseline review passes both gates and scores D1 at 80% and E1 at 81% (13/16)
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from registry.domain.decision import (
     Score,
     SectionRule,
     computed_outcome,
+    contradiction,
     decide,
     gates_pass,
     moderated_outcome,
@@ -328,18 +330,99 @@ DECIDE_CASES = [
         {"C1": None, "D1": 50, "E1": 81},
     ),
     DecideCase(
-        "both reject while gates and thresholds hold: approved, the rule decides",
-        {},
+        "both reject and D1 is at 50% for both: rejected",
+        {"D1.1": 3, "D1.2": 2},
         "reject",
-        {},
+        {"D1.1": 2, "D1.2": 3},
         "reject",
-        Outcome.approved,
+        Outcome.rejected,
         (
-            ALL_HOLD,
-            "approved although both reviewers recommend reject: "
-            "the decision is computed from the scores",
+            "section D1 scored 50%, below its threshold of 60%",
+            "both reviewers recommend reject",
         ),
+        {"C1": None, "D1": 50, "E1": 81},
+    ),
+    DecideCase(
+        "both request changes and gate C1.1 failed for both: changes requested",
+        {"C1.1": False},
+        "changes_requested",
+        {"C1.1": False, "E1.1": 3},
+        "changes_requested",
+        Outcome.changes_requested,
+        ("gate C1.1 failed", "both reviewers recommend changes_requested"),
         {"C1": None, "D1": 80, "E1": 81},
+    ),
+    DecideCase(
+        "both request changes while gates and thresholds hold: moderation, the rule would approve",
+        {},
+        "changes_requested",
+        {"E1.1": 3},
+        "changes_requested",
+        Outcome.moderation,
+        (f"both reviewers recommend changes_requested but {ALL_HOLD}, so the rule would approve",),
+    ),
+    DecideCase(
+        "both reject while gates and thresholds hold: moderation, the rule would approve",
+        {},
+        "reject",
+        {},
+        "reject",
+        Outcome.moderation,
+        (f"both reviewers recommend reject but {ALL_HOLD}, so the rule would approve",),
+    ),
+    DecideCase(
+        "both request changes with D1 exactly at its 60% threshold: moderation, it is reached",
+        {"D1.1": 3, "D1.2": 3},
+        "changes_requested",
+        {"D1.1": 3, "D1.2": 3},
+        "changes_requested",
+        Outcome.moderation,
+        (f"both reviewers recommend changes_requested but {ALL_HOLD}, so the rule would approve",),
+    ),
+    DecideCase(
+        "both reject, D1 all not applicable and the rest holds: moderation, the rule would approve",
+        {"D1.1": NA, "D1.2": NA},
+        "reject",
+        {"D1.1": NA, "D1.2": NA},
+        "reject",
+        Outcome.moderation,
+        (f"both reviewers recommend reject but {ALL_HOLD}, so the rule would approve",),
+    ),
+    DecideCase(
+        "both request changes with passing scores and disagree on gate C1.2: both reasons",
+        {},
+        "changes_requested",
+        {"C1.2": NA},
+        "changes_requested",
+        Outcome.moderation,
+        (
+            "reviewers disagree on gate C1.2 (alice: pass, bob: not applicable)",
+            f"both reviewers recommend changes_requested but {ALL_HOLD}, so the rule would approve",
+        ),
+    ),
+    DecideCase(
+        "both reject with passing scores and E1 beyond the tolerance: both reasons",
+        {"E1.1": 4, "E1.2": 4},
+        "reject",
+        {"E1.1": 0, "E1.2": 4},
+        "reject",
+        Outcome.moderation,
+        (
+            "section E1 scores differ by 25 points, tolerance 12",
+            f"both reviewers recommend reject but {ALL_HOLD}, so the rule would approve",
+        ),
+    ),
+    DecideCase(
+        "both reject, D1 passes for alice only, within tolerance: moderation on the threshold",
+        {"D1.1": 3, "D1.2": 3},
+        "reject",
+        {"D1.1": 3, "D1.2": 2},
+        "reject",
+        Outcome.moderation,
+        (
+            "reviewers' scores put section D1 on both sides of its threshold of 60% "
+            "(alice: 60%, bob: 50%)",
+        ),
     ),
     DecideCase(
         "one approves, the other requests changes: moderation",
@@ -566,6 +649,181 @@ def test_more_reviews_than_required_are_all_compared() -> None:
     ]
 
 
+@dataclass(frozen=True)
+class ThreeReviewsCase:
+    name: str
+    scores: tuple[Mapping[str, Value], Mapping[str, Value], Mapping[str, Value]]
+    recommendation: Recommendation
+    outcome: Outcome
+    reasons: tuple[str, ...]
+
+
+THREE_REVIEWS_CASES = [
+    ThreeReviewsCase(
+        "all three approve and everything holds: approved",
+        ({}, {"D1.1": 3}, {"E1.1": 3}),
+        "approve",
+        Outcome.approved,
+        (ALL_HOLD,),
+    ),
+    ThreeReviewsCase(
+        "all three request changes while gates and thresholds hold: moderation",
+        ({}, {"D1.1": 3}, {"E1.1": 3}),
+        "changes_requested",
+        Outcome.moderation,
+        (f"all 3 reviewers recommend changes_requested but {ALL_HOLD}, so the rule would approve",),
+    ),
+    ThreeReviewsCase(
+        "all three reject and gate C1.1 failed for all: rejected",
+        ({"C1.1": False}, {"C1.1": False}, {"C1.1": False}),
+        "reject",
+        Outcome.rejected,
+        ("gate C1.1 failed", "all 3 reviewers recommend reject"),
+    ),
+    ThreeReviewsCase(
+        "all three approve, D1 within tolerance but below its threshold for carol: moderation",
+        ({"D1.1": 3, "D1.2": 3}, {"D1.1": 3, "D1.2": 3}, {"D1.1": 3, "D1.2": 2}),
+        "approve",
+        Outcome.moderation,
+        (
+            "all 3 reviewers recommend approve but section D1 is below its threshold of 60% "
+            "(carol: 50%)",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", THREE_REVIEWS_CASES, ids=name_of)
+def test_decide_with_three_reviews(case: ThreeReviewsCase) -> None:
+    reviews = [
+        Review(who, case.recommendation, scores_of(scores))
+        for who, scores in zip(("alice", "bob", "carol"), case.scores, strict=True)
+    ]
+    decision = decide(CRITERIA, SECTIONS, POLICY, reviews)
+    assert decision.outcome is case.outcome
+    assert decision.reasons == list(case.reasons)
+    assert decide(CRITERIA, SECTIONS, POLICY, reviews[::-1]).outcome is case.outcome
+
+
+# --- display names in moderation reasons ---------------------------------------------------
+
+ALICE_ID = str(uuid.UUID(int=1))
+BOB_ID = str(uuid.UUID(int=2))
+
+
+@pytest.mark.parametrize("case", DECIDE_CASES, ids=name_of)
+def test_reasons_name_reviewers_by_display_name_never_by_id(case: DecideCase) -> None:
+    named = [
+        Review(ALICE_ID, case.alice_recommends, scores_of(case.alice), name="alice"),
+        Review(BOB_ID, case.bob_recommends, scores_of(case.bob), name="bob"),
+    ]
+    decision = decide(CRITERIA, SECTIONS, POLICY, named)
+    assert decision == decide(CRITERIA, SECTIONS, POLICY, reviews_for(case))
+    assert not [r for r in decision.reasons if ALICE_ID in r or BOB_ID in r]
+
+
+@dataclass(frozen=True)
+class NameCase:
+    name: str
+    alice: Mapping[str, Value]
+    alice_recommends: Recommendation
+    bob: Mapping[str, Value]
+    bob_recommends: Recommendation
+    reasons: tuple[str, ...]
+
+
+NAME_CASES = [
+    NameCase(
+        "recommendations differ",
+        {},
+        "approve",
+        {},
+        "reject",
+        (
+            "reviewers disagree on the recommendation: Alice Adams recommends approve, "
+            "Bob Brown recommends reject",
+        ),
+    ),
+    NameCase(
+        "a gate differs",
+        {},
+        "approve",
+        {"C1.1": False},
+        "approve",
+        ("reviewers disagree on gate C1.1 (Alice Adams: pass, Bob Brown: fail)",),
+    ),
+    NameCase(
+        "a section is scored by one and not applicable for the other",
+        {},
+        "approve",
+        {"D1.1": NA, "D1.2": NA},
+        "approve",
+        (
+            "section D1 is scored by some reviewers and not applicable for others "
+            "(Alice Adams: 80%, Bob Brown: no score)",
+        ),
+    ),
+    NameCase(
+        "both approve but a section is below its threshold for one",
+        {"D1.1": 3, "D1.2": 3},
+        "approve",
+        {"D1.1": 3, "D1.2": 2},
+        "approve",
+        (
+            "both reviewers recommend approve but section D1 is below its threshold of 60% "
+            "(Bob Brown: 50%)",
+        ),
+    ),
+    NameCase(
+        "both request changes with a section on both sides of its threshold",
+        {"D1.1": 3, "D1.2": 3},
+        "changes_requested",
+        {"D1.1": 3, "D1.2": 2},
+        "changes_requested",
+        (
+            "reviewers' scores put section D1 on both sides of its threshold of 60% "
+            "(Alice Adams: 60%, Bob Brown: 50%)",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", NAME_CASES, ids=name_of)
+def test_moderation_reasons_use_display_names(case: NameCase) -> None:
+    reviews = [
+        Review(ALICE_ID, case.alice_recommends, scores_of(case.alice), name="Alice Adams"),
+        Review(BOB_ID, case.bob_recommends, scores_of(case.bob), name="Bob Brown"),
+    ]
+    decision = decide(CRITERIA, SECTIONS, POLICY, reviews)
+    assert decision.outcome is Outcome.moderation
+    assert decision.reasons == list(case.reasons)
+
+
+def test_an_empty_display_name_falls_back_to_the_reviewer_id() -> None:
+    reviews = [
+        Review(ALICE_ID, "approve", scores_of({}), name="Alice Adams"),
+        Review(BOB_ID, "reject", scores_of({}), name="  "),
+    ]
+    assert decide(CRITERIA, SECTIONS, POLICY, reviews).reasons == [
+        f"reviewers disagree on the recommendation: Alice Adams recommends approve, "
+        f"{BOB_ID} recommends reject"
+    ]
+
+
+def test_distinct_reviewers_are_told_apart_by_id_not_by_name() -> None:
+    same_name = [
+        Review(ALICE_ID, "approve", scores_of({}), name="A. Reviewer"),
+        Review(BOB_ID, "approve", scores_of({}), name="A. Reviewer"),
+    ]
+    assert decide(CRITERIA, SECTIONS, POLICY, same_name).outcome is Outcome.approved
+    same_id = [
+        Review(ALICE_ID, "approve", scores_of({}), name="Alice Adams"),
+        Review(ALICE_ID, "approve", scores_of({}), name="Bob Brown"),
+    ]
+    with pytest.raises(InvalidInput, match="expected reviews from distinct reviewers"):
+        decide(CRITERIA, SECTIONS, POLICY, same_id)
+
+
 # --- moderation ----------------------------------------------------------------------------
 
 
@@ -587,14 +845,14 @@ MODERATION_CASES = [
         (ALL_HOLD,),
     ),
     ModerationCase(
-        "lead requests changes but the final scores hold: approved, the rule decides",
+        "lead requests changes but the final scores hold: approved, never moderation again",
         {},
         "changes_requested",
         Outcome.approved,
         (
             ALL_HOLD,
-            "approved although the lead reviewer recommends changes_requested: "
-            "the decision is computed from the scores",
+            "the lead reviewer recommends changes_requested, but the final scores decide: "
+            "the rule approves",
         ),
     ),
     ModerationCase(
@@ -634,6 +892,111 @@ def test_moderated_outcome(case: ModerationCase) -> None:
     assert decision.section_percentages == section_percentages(
         CRITERIA, SECTIONS, scores_of(case.final_scores)
     )
+
+
+@pytest.mark.parametrize("case", MODERATION_CASES, ids=name_of)
+def test_moderated_outcome_is_never_moderation(case: ModerationCase) -> None:
+    decision = moderated_outcome(
+        CRITERIA, SECTIONS, scores_of(case.final_scores), case.recommendation
+    )
+    assert decision.outcome is not Outcome.moderation
+
+
+@dataclass(frozen=True)
+class ContradictionCase:
+    name: str
+    final_scores: Mapping[str, Value]
+    recommendation: Recommendation
+    expected: str | None
+
+
+RULE_APPROVES = (
+    "your final scores pass every applicable gate and reach every section threshold, "
+    "so the rule approves; fail the gates or lower the scores of what must change, "
+    "or recommend approve"
+)
+RULE_DOES_NOT_APPROVE = "your final scores do not let the rule approve: "
+WHAT_TO_DO = (
+    ". Pass those gates and raise those sections to their thresholds if the dossier meets them, "
+    "or recommend changes_requested or reject"
+)
+
+CONTRADICTION_CASES = [
+    ContradictionCase(
+        "lead approves and the final scores hold: no contradiction", {}, "approve", None
+    ),
+    ContradictionCase(
+        "lead approves with a gate and all of D1 not applicable, the rest holds: none",
+        {"C1.1": NA, "D1.1": NA, "D1.2": NA},
+        "approve",
+        None,
+    ),
+    ContradictionCase(
+        "lead requests changes and gate C1.2 failed: no contradiction",
+        {"C1.2": False},
+        "changes_requested",
+        None,
+    ),
+    ContradictionCase(
+        "lead rejects and E1 is at 69%: no contradiction",
+        {"E1.1": 2, "E1.2": 3},
+        "reject",
+        None,
+    ),
+    ContradictionCase(
+        "lead requests changes but the final scores hold: the rule would approve",
+        {},
+        "changes_requested",
+        f"you recommend changes_requested, but {RULE_APPROVES}",
+    ),
+    ContradictionCase(
+        "lead rejects but D1 is exactly at its threshold and the rest holds: the rule approves",
+        {"D1.1": 3, "D1.2": 3},
+        "reject",
+        f"you recommend reject, but {RULE_APPROVES}",
+    ),
+    ContradictionCase(
+        "lead approves but gate C1.2 failed: named",
+        {"C1.2": False},
+        "approve",
+        f"you recommend approve, but {RULE_DOES_NOT_APPROVE}gate C1.2 failed{WHAT_TO_DO}",
+    ),
+    ContradictionCase(
+        "lead approves but D1 is at 50%: named with its threshold",
+        {"D1.1": 3, "D1.2": 2},
+        "approve",
+        f"you recommend approve, but {RULE_DOES_NOT_APPROVE}"
+        f"section D1 scored 50%, below its threshold of 60%{WHAT_TO_DO}",
+    ),
+    ContradictionCase(
+        "lead approves but gate C1.1 failed and E1 is at 69%: both named",
+        {"C1.1": False, "E1.1": 2, "E1.2": 3},
+        "approve",
+        f"you recommend approve, but {RULE_DOES_NOT_APPROVE}gate C1.1 failed; "
+        f"section E1 scored 69%, below its threshold of 70%{WHAT_TO_DO}",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CONTRADICTION_CASES, ids=name_of)
+def test_contradiction(case: ContradictionCase) -> None:
+    found = contradiction(CRITERIA, SECTIONS, scores_of(case.final_scores), case.recommendation)
+    assert found == case.expected
+
+
+@pytest.mark.parametrize("case", CONTRADICTION_CASES, ids=name_of)
+def test_no_contradiction_means_the_rule_agrees_with_the_lead(case: ContradictionCase) -> None:
+    decision = moderated_outcome(
+        CRITERIA, SECTIONS, scores_of(case.final_scores), case.recommendation
+    )
+    agrees = (decision.outcome is Outcome.approved) == (case.recommendation == "approve")
+    assert agrees == (case.expected is None)
+
+
+def test_contradiction_checks_the_lead_reviewers_scores() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        contradiction(CRITERIA, SECTIONS, scores_of({"D1.1": 6}), "approve")
+    assert raised.value.detail == "expected the lead reviewer's criterion D1.1 score 0..5, got 6"
 
 
 # --- caller errors -------------------------------------------------------------------------

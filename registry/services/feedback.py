@@ -1,0 +1,251 @@
+"""Feedback on a decided revision: what its supplier reads, and the assessment report prints.
+
+Reviewers appear only as "Reviewer 1", "Reviewer 2" (in the order they submitted) and
+"Moderator"; nothing here reads a reviewer's id, email or name into the result.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from registry.db import read_transaction
+from registry.domain import feedback as words
+from registry.domain.criteria import applicable_criteria
+from registry.domain.dossier import RevisionStatus
+from registry.domain.identity import Principal, Role
+from registry.domain.review import SlotStatus
+from registry.errors import Conflict, NotFound
+from registry.services import criteria, progress
+from registry.tables import Dossier, ModerationCase, ReviewScore, ReviewSlot, Revision
+from schemas.criteria import CriteriaSetDocument, Criterion, ProductProfile
+from schemas.feedback import (
+    Change,
+    Comment,
+    FeedbackOut,
+    GateResult,
+    ReviewFeedback,
+    SectionResult,
+)
+from schemas.review import DecisionOut
+
+DECIDED = frozenset(
+    {RevisionStatus.approved, RevisionStatus.changes_requested, RevisionStatus.rejected}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """One review (or the moderation) as feedback shows it: label, words, scores by code."""
+
+    label: str
+    recommendation: str
+    summary: str
+    scores: dict[str, dict[str, Any]]
+
+
+async def revision_feedback(principal: Principal, dossier_id: str, number: int) -> FeedbackOut:
+    """Feedback on revision ``number`` of a dossier of the caller's organisation (admins: any)."""
+    try:
+        key = uuid.UUID(dossier_id)
+    except ValueError as e:
+        raise NotFound(f"no dossier {dossier_id!r}") from e
+    dossier = await Dossier.select(Dossier.organisation).where(Dossier.id == key).first()
+    own = dossier is not None and str(dossier["organisation"]) == principal.organisation_id
+    if dossier is None or not (own or principal.has_role(Role.admin)):
+        raise NotFound(f"no dossier {dossier_id!r}")
+    revision = (
+        await Revision.select(Revision.id, Revision.status, Revision.submitted_at)
+        .where(Revision.natural_key == f"{key}:{number}")
+        .first()
+    )
+    # Admins see what was submitted, never a supplier's draft (as with dossiers themselves).
+    if revision is None or not (own or revision["submitted_at"] is not None):
+        raise NotFound(f"dossier {dossier_id} has no revision {number}")
+    if RevisionStatus(revision["status"]) not in DECIDED:
+        shown = await progress.revision_progress(revision["id"])
+        raise Conflict(
+            f"revision {number} is {revision['status']}: feedback comes once it is decided. "
+            f"{shown.next_step}"
+        )
+    return await feedback_for(revision["id"])
+
+
+async def feedback_for(revision_id: uuid.UUID) -> FeedbackOut:
+    """The feedback of a decided revision (callers check who may read it)."""
+    async with read_transaction():
+        revision = await Revision.select().where(Revision.id == revision_id).first()
+        if revision is None or revision["decision"] is None or revision["frozen"] is None:
+            raise NotFound(f"revision {revision_id} has no decision")
+        said = await _reviews(revision_id)
+        case = (
+            await ModerationCase.select()
+            .where((ModerationCase.revision == revision_id) & (ModerationCase.status == "decided"))
+            .first()
+        )
+    decision = msgspec.json.decode(revision["decision"], type=DecisionOut)
+    frozen = msgspec.json.decode(revision["frozen"])
+    ref = criteria.criteria_ref(frozen["criteria_set"]["key"], frozen["criteria_set"]["version"])
+    document, _ = await criteria.document_by_ref(ref)
+    profile = msgspec.convert(frozen["product"]["profile"], ProductProfile)
+    applicable = applicable_criteria(document, profile)
+    if case is not None:
+        said.append(
+            _Said(
+                label=words.MODERATOR,
+                recommendation=case["recommendation"] or "",
+                summary=case["summary"] or "",
+                scores=msgspec.json.decode(case["final_scores"] or "{}"),
+            )
+        )
+    deciding = _deciding_scores(said, moderated=case is not None)
+    shown = await progress.revision_progress(revision_id)
+    return FeedbackOut(
+        dossier_id=str(revision["dossier"]),
+        revision=revision["number"],
+        outcome=decision.outcome,  # type: ignore[arg-type]  # a stored decision is never moderation
+        decided_at=revision["decided_at"],
+        moderated=case is not None,
+        reasons=decision.reasons,
+        sections=_sections(document, applicable, decision),
+        gates=_gates(applicable, deciding),
+        reviews=[_review_out(s, applicable) for s in said],
+        changes=_changes(document, applicable, decision, deciding, said),
+        certificate_id=shown.certificate_id,
+        issuance=shown.issuance,
+        next_step=shown.next_step,
+    )
+
+
+async def _reviews(revision_id: uuid.UUID) -> list[_Said]:
+    slots = (
+        await ReviewSlot.select(
+            ReviewSlot.id, ReviewSlot.recommendation, ReviewSlot.summary, ReviewSlot.submitted_at
+        )
+        .where(
+            (ReviewSlot.revision == revision_id) & (ReviewSlot.status == SlotStatus.submitted.value)
+        )
+        .order_by(ReviewSlot.submitted_at, ReviewSlot.natural_key)
+    )
+    said = []
+    for position, slot in enumerate(slots, start=1):
+        rows = await ReviewScore.select().where(ReviewScore.slot == slot["id"])
+        said.append(
+            _Said(
+                label=words.reviewer_label(position),
+                recommendation=slot["recommendation"] or "",
+                summary=slot["summary"] or "",
+                scores={row["criterion_code"]: row for row in rows},
+            )
+        )
+    return said
+
+
+def _deciding_scores(said: list[_Said], *, moderated: bool) -> dict[str, dict[str, Any]]:
+    # Moderated: the moderator's final scores decided. Otherwise the reviews agreed on every gate
+    # and were within tolerance on every section; the lowest score of each criterion is shown as
+    # what lost points, so that nothing a reviewer marked down goes unmentioned.
+    if moderated:
+        return said[-1].scores
+    deciding: dict[str, dict[str, Any]] = {}
+    for review in said:
+        for code, score in review.scores.items():
+            kept = deciding.get(code)
+            if kept is None or (score.get("score") or 0) < (kept.get("score") or 0):
+                deciding[code] = score
+    return deciding
+
+
+def _sections(
+    document: CriteriaSetDocument, applicable: list[Criterion], decision: DecisionOut
+) -> list[SectionResult]:
+    codes = {c.code for c in applicable}
+    results = []
+    for section in document.sections:
+        if not any(c.code in codes for c in section.criteria):
+            continue
+        percent = decision.section_percentages.get(section.code)
+        results.append(
+            SectionResult(
+                code=section.code,
+                title=section.title,
+                percent=percent,
+                threshold=section.threshold_percent,
+                met=percent is None or percent >= section.threshold_percent,
+            )
+        )
+    return results
+
+
+def _gate_result(score: dict[str, Any] | None) -> str:
+    if score is None or score.get("not_applicable"):
+        return "not_applicable"
+    return "pass" if score.get("gate_pass") else "fail"
+
+
+def _gates(applicable: list[Criterion], deciding: dict[str, dict[str, Any]]) -> list[GateResult]:
+    return [
+        GateResult(code=c.code, title=c.title, result=_gate_result(deciding.get(c.code)))  # type: ignore[arg-type]
+        for c in applicable
+        if c.mode == "gate"
+    ]
+
+
+def _review_out(said: _Said, applicable: list[Criterion]) -> ReviewFeedback:
+    return ReviewFeedback(
+        label=said.label,
+        recommendation=said.recommendation,  # type: ignore[arg-type]  # stored from the enum
+        summary=said.summary,
+        comments=[
+            Comment(code=c.code, title=c.title, text=text)
+            for c in applicable
+            if (text := str(said.scores.get(c.code, {}).get("rationale") or "").strip())
+        ],
+    )
+
+
+def _changes(
+    document: CriteriaSetDocument,
+    applicable: list[Criterion],
+    decision: DecisionOut,
+    deciding: dict[str, dict[str, Any]],
+    said: list[_Said],
+) -> list[Change]:
+    titles = {c.code: c.title for c in applicable}
+    comments: dict[str, list[str]] = {}
+    for review in said:
+        for code, score in review.scores.items():
+            text = str(score.get("rationale") or "").strip()
+            if text:
+                comments.setdefault(code, []).append(f"{review.label}: {text}")
+    below = set(decision.sections_below_threshold)
+    shortfalls = []
+    for section in document.sections:
+        if section.code not in below:
+            continue
+        lost = []
+        for c in section.criteria:
+            points = deciding.get(c.code, {}).get("score")
+            scored = c.code in titles and c.mode == "scored"
+            if scored and points is not None and c.max_score is not None and points < c.max_score:
+                lost.append(words.Lost(c.code, c.title, points, c.max_score, c.weight or 1))
+        shortfalls.append(
+            words.SectionShortfall(
+                code=section.code,
+                title=section.title,
+                percent=decision.section_percentages.get(section.code) or 0,
+                threshold=section.threshold_percent,
+                lost=lost,
+            )
+        )
+    made = words.changes_to_make(
+        outcome=decision.outcome,
+        returned_because=decision.returned_because,
+        failed_gates=[(code, titles.get(code, code)) for code in decision.failed_gates],
+        shortfalls=shortfalls,
+        comments=comments,
+    )
+    return [Change(code=c.code, title=c.title, what=c.what, comments=c.comments) for c in made]
