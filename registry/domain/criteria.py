@@ -39,8 +39,7 @@ from collections.abc import Sequence
 import msgspec
 
 from registry.domain.canonical import canonical_digest
-from registry.errors import InvalidInput
-from schemas.criteria import (
+from registry.domain.criteria_document import (
     CRITERIA_SET_KEY_PATTERN,
     CRITERION_CODE_PATTERN,
     MAX_AGE_DAYS,
@@ -61,6 +60,7 @@ from schemas.criteria import (
     ReviewPolicy,
     Section,
 )
+from registry.errors import InvalidInput
 
 AnswerValue = str | int | bool | None
 

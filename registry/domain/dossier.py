@@ -32,8 +32,8 @@ from enum import StrEnum
 from typing import Any
 
 from registry.domain.criteria import document_type_name
+from registry.domain.criteria_document import Criterion
 from registry.errors import Conflict
-from schemas.criteria import Criterion
 
 
 class RevisionStatus(StrEnum):

@@ -18,8 +18,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
+from registry.domain.criteria_document import CriteriaSetDocument, Criterion
 from registry.errors import Conflict, InvalidInput
-from schemas.criteria import CriteriaSetDocument, Criterion
 
 LEASE_SECONDS = 4 * 3600
 MAX_RATIONALE = 10_000

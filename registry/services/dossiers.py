@@ -20,6 +20,7 @@ from registry.domain import dossier as rules
 from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_digest, canonical_json
 from registry.domain.criteria import applicable_criteria, applies, find_criterion, validate_answer
+from registry.domain.criteria_document import CriteriaSetDocument, Criterion, ProductProfile
 from registry.domain.dossier import EvidenceFact, RevisionAction, RevisionStatus
 from registry.domain.identity import Principal, Role
 from registry.errors import (
@@ -35,7 +36,6 @@ from registry.services.paging import decode_time_id_cursor, encode_time_id_curso
 from registry.services.products import product_row, supplier_organisation
 from registry.settings import get_settings
 from registry.tables import Answer, Certificate, Dossier, Evidence, Product, Revision
-from schemas.criteria import CriteriaSetDocument, Criterion, ProductProfile
 from schemas.dossier import (
     AnswerChangeOut,
     AnswerOut,

@@ -15,13 +15,13 @@ import msgspec
 from registry.db import read_transaction
 from registry.domain import feedback as words
 from registry.domain.criteria import applicable_criteria
+from registry.domain.criteria_document import CriteriaSetDocument, Criterion, ProductProfile
 from registry.domain.dossier import RevisionStatus
 from registry.domain.identity import Principal, Role
 from registry.domain.review import SlotStatus
 from registry.errors import Conflict, NotFound
 from registry.services import criteria, progress
 from registry.tables import Dossier, ModerationCase, ReviewScore, ReviewSlot, Revision
-from schemas.criteria import CriteriaSetDocument, Criterion, ProductProfile
 from schemas.feedback import (
     Change,
     Comment,

@@ -11,13 +11,13 @@ from registry import clock
 from registry.db import write_transaction
 from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_json
+from registry.domain.criteria_document import ProductProfile
 from registry.domain.identity import Principal, Role
 from registry.errors import Forbidden, NotFound
 from registry.services import audit
 from registry.services.audit import Actor
 from registry.services.paging import decode_time_id_cursor, encode_time_id_cursor
 from registry.tables import Product
-from schemas.criteria import ProductProfile
 from schemas.dossier import ProductCreate, ProductOut, ProductPage
 
 

@@ -14,6 +14,7 @@ from registry.domain import decision as rule
 from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_json
 from registry.domain.criteria import applicable_criteria, find_criterion
+from registry.domain.criteria_document import CriteriaSetDocument, Criterion, ProductProfile
 from registry.domain.dossier import RevisionAction, RevisionStatus, transition
 from registry.domain.identity import OrganisationKind, Principal
 from registry.domain.review import SlotStatus, check_score, require_live_claim, section_of
@@ -31,7 +32,6 @@ from registry.tables import (
     Revision,
     User,
 )
-from schemas.criteria import CriteriaSetDocument, Criterion, ProductProfile
 from schemas.review import (
     DecisionOut,
     InterestsOut,
