@@ -213,8 +213,8 @@ async def _profile(revision_id: uuid.UUID, top: int) -> None:
 
 async def run(env: Environment, runs: int, warmup: int, max_seconds: float, profile: bool) -> None:
     """Seed, warm up, then time ours and the ceiling alternately."""
+    from registry.blobs import blob_store
     from registry.services import keys
-    from registry.services.evidence import blob_store
     from registry.tables import Certificate
 
     async with database():
@@ -258,7 +258,7 @@ async def run(env: Environment, runs: int, warmup: int, max_seconds: float, prof
                 await _ours_run(revision_id, samples)
         issued = await Certificate.count()
         last = await Certificate.select(Certificate.pdf_sha256).first()
-        ours_size = len(blob_store().get(last["pdf_sha256"])) if last else 0
+        ours_size = len(await blob_store().get(last["pdf_sha256"])) if last else 0
         if profile:
             await _profile(pending[-1], top=30)
     print(

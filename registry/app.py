@@ -30,6 +30,7 @@ from registry.api.reviews import (
 )
 from registry.api.system import MeController, health
 from registry.api.verify import VerifyController
+from registry.blobs import close_blob_store
 from registry.db import engine
 from registry.services import issuance, queue
 from registry.settings import Settings, get_settings
@@ -127,4 +128,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=openapi_config(),
         template_config=pages.template_config(),
         lifespan=[_database_pool, _periodic_work],
+        on_shutdown=[close_blob_store],
     )

@@ -11,13 +11,21 @@ from typing import Any, TypeVar
 
 import click
 
+from registry.blobs import close_blob_store
 from registry.settings import get_settings
 
 T = TypeVar("T")
 
 
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coroutine)
+    async def run_then_close() -> T:
+        try:
+            return await coroutine
+        finally:
+            # An S3 client belongs to this command's event loop: close it before the loop ends.
+            await close_blob_store()
+
+    return asyncio.run(run_then_close())
 
 
 def write_secret_file(path: Path, secret: str) -> None:
@@ -252,11 +260,12 @@ def blobs() -> None:
 @blobs.command("sweep")
 @click.option("--grace", default=3600, show_default=True, help="Keep blobs younger than this (s).")
 def blobs_sweep(grace: int) -> None:
-    """Delete stored files that no evidence or certificate refers to."""
-    from registry.services.blob_sweep import sweep_unreferenced_blobs
+    """Delete stored files that nothing refers to, and writes a crash left unfinished."""
+    from registry.services.blob_sweep import sweep
 
-    removed = _run(sweep_unreferenced_blobs(grace))
-    click.echo(f"removed {len(removed)} unreferenced blob(s)")
+    report = _run(sweep(grace))
+    click.echo(f"removed {len(report.blobs)} unreferenced blob(s)")
+    click.echo(f"removed {len(report.incomplete)} unfinished write(s)")
 
 
 @main.group()

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
@@ -86,3 +87,13 @@ async def chain_lock(key: int) -> None:
     db = engine()
     if isinstance(db, PostgresEngine):
         await db.run_ddl(f"SELECT pg_advisory_xact_lock({int(key)})")
+
+
+def is_unique_violation(error: BaseException) -> bool:
+    """True when a write failed on a unique constraint, on either engine (never by message text)."""
+    if isinstance(error, asyncpg.UniqueViolationError):
+        return True
+    return (
+        isinstance(error, sqlite3.IntegrityError)
+        and getattr(error, "sqlite_errorname", "") == "SQLITE_CONSTRAINT_UNIQUE"
+    )

@@ -10,7 +10,7 @@ are ignored, so a record may name fewer columns than the query returns.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -18,7 +18,8 @@ from registry.domain.certificate import CertificateStatus
 from registry.domain.dossier import RevisionStatus
 from registry.domain.identity import OrganisationKind, Role
 from registry.domain.issuance import IssuanceState
-from registry.domain.review import SlotStatus
+from registry.domain.review import CaseStatus, SlotStatus
+from registry.domain.signing_key import SigningKeyStatus
 
 
 class Record(msgspec.Struct, frozen=True):
@@ -215,7 +216,7 @@ class ModerationCaseRecord(Record, frozen=True):
     id: uuid.UUID
     revision: uuid.UUID
     dossier: uuid.UUID
-    status: Literal["open", "decided"]
+    status: CaseStatus
     reasons: str
     opened_at: int
     lead: uuid.UUID | None
@@ -303,7 +304,7 @@ class SigningKeyRecord(Record, frozen=True):
 
     id: int
     kid: str
-    status: Literal["active", "retired", "revoked"]
+    status: SigningKeyStatus
     not_before: int
     not_after: int
     sign_until: int

@@ -38,6 +38,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...]
     rate_limit_exempt: tuple[str, ...]
     tsa_url: str | None
+    # Blob storage: files under the data directory unless blob_url is s3://bucket/prefix.
+    blob_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    # Unset means botocore's usual credential chain (environment, profile, instance role).
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
 
     @property
     def sqlite_path(self) -> Path:
@@ -61,6 +68,14 @@ def _env(name: str, default: str) -> str:
 
 def _addresses(name: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in _env(name, "").split(",") if p.strip())
+
+
+def _blob_url() -> str | None:
+    url = os.environ.get("REGISTRY_BLOB_URL") or None
+    if url is not None and not (url.startswith("s3://") and len(url) > len("s3://")):
+        # Refuse at start-up rather than at the first upload.
+        raise ValueError(f"REGISTRY_BLOB_URL must look like s3://bucket/prefix, got {url!r}")
+    return url
 
 
 def load_settings() -> Settings:
@@ -93,6 +108,11 @@ def load_settings() -> Settings:
         trusted_proxies=_addresses("TRUSTED_PROXIES"),
         rate_limit_exempt=_addresses("RATE_LIMIT_EXEMPT"),
         tsa_url=os.environ.get("REGISTRY_TSA_URL") or None,
+        blob_url=_blob_url(),
+        s3_endpoint_url=os.environ.get("REGISTRY_S3_ENDPOINT_URL") or None,
+        s3_region=_env("S3_REGION", "us-east-1") or "us-east-1",
+        s3_access_key_id=os.environ.get("REGISTRY_S3_ACCESS_KEY_ID") or None,
+        s3_secret_access_key=os.environ.get("REGISTRY_S3_SECRET_ACCESS_KEY") or None,
     )
 
 

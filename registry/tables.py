@@ -22,7 +22,8 @@ from registry.domain.certificate import CertificateStatus
 from registry.domain.dossier import RevisionStatus
 from registry.domain.identity import OrganisationKind, Role
 from registry.domain.issuance import IssuanceState
-from registry.domain.review import SlotStatus
+from registry.domain.review import CaseStatus, SlotStatus
+from registry.domain.signing_key import SigningKeyStatus
 
 
 class Organisation(Table, tablename="organisation"):
@@ -219,7 +220,7 @@ class ModerationCase(Table, tablename="moderation_case"):
     id = UUID(primary_key=True)
     revision = ForeignKey(references=Revision, on_delete=OnDelete.restrict, unique=True)
     dossier = ForeignKey(references=Dossier, on_delete=OnDelete.restrict)
-    status = Varchar(length=16)  # "open" | "decided"
+    status = Varchar(length=16, choices=CaseStatus)
     reasons = Text()  # canonical JSON list of plain-language reasons
     opened_at = BigInt()
     lead = ForeignKey(references=User, null=True, on_delete=OnDelete.restrict)
@@ -248,7 +249,7 @@ class SigningKey(Table, tablename="signing_key"):
     """A signing key's public record: its window, status and revocation point (DESIGN §4)."""
 
     kid = Varchar(length=64, unique=True)
-    status = Varchar(length=16)  # active | retired | revoked
+    status = Varchar(length=16, choices=SigningKeyStatus)
     not_before = BigInt()
     not_after = BigInt()
     sign_until = BigInt()

@@ -14,9 +14,10 @@ from typing import NamedTuple
 
 from markupsafe import Markup
 
+from registry.domain.dates import long_date
 from reports.certificate import DEVICE_CLASSES, ESF_TIERS, SectionOutcome, display_id
 from reports.charts import bar_chart_svg
-from reports.pdf import html_to_pdf, long_date, render_html
+from reports.pdf import html_to_pdf, render_html
 
 
 class Rationale(NamedTuple):

@@ -16,8 +16,9 @@ from typing import NamedTuple
 
 from markupsafe import Markup
 
+from registry.domain.dates import as_date, long_date
 from reports.charts import bar_chart_svg
-from reports.pdf import AttachedFile, as_date, html_to_pdf, long_date, render_html
+from reports.pdf import AttachedFile, html_to_pdf, render_html
 from reports.qr import qr_svg
 
 STATEMENT_FILENAME = "statement.jws"

@@ -19,11 +19,6 @@ from weasyprint import HTML, Attachment
 
 from reports.fetcher import INERT_BASE_URL, RefusingFetcher
 
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-
 
 @dataclass(frozen=True, slots=True)
 class AttachedFile:
@@ -46,23 +41,6 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-
-
-def as_date(value: date | int) -> date:
-    """A ``date`` as given, or the UTC date of integer Unix seconds (canonical times are ints)."""
-    if isinstance(value, bool):
-        raise TypeError(f"expected a date or integer UTC seconds, got {value!r}")
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).date() if value.tzinfo else value.date()
-    if isinstance(value, date):
-        return value
-    return datetime.fromtimestamp(value, UTC).date()
-
-
-def long_date(value: date | int) -> str:
-    """``3 March 2025``: unambiguous in England, and independent of the process locale."""
-    day = as_date(value)
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def render_html(template: str, context: Mapping[str, object]) -> str:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import segno
 
-# DESIGN §4 bar: version ≤ 22 at level M, printed at least 5 cm wide. Version 22 is 105 modules,
-# so each module is ~0.44 mm at 5 cm (with the 4-module quiet zone) — about the smallest a phone
-# camera resolves reliably from a laser print.
-MAX_QR_VERSION = 22
+from registry.domain.statement import MAX_QR_VERSION
+
+__all__ = ["MAX_QR_VERSION", "QrTooLarge", "make_qr", "qr_svg"]
 
 
 class QrTooLarge(ValueError):

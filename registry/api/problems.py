@@ -1,4 +1,5 @@
-"""The one mapping from errors to RFC 9457 problem documents.
+"""The one mapping from errors to HTTP: RFC 9457 problem documents for the API, and the status
+the HTML pages (``registry.web``) answer with, from the same table.
 
 Domain errors map by class; Litestar's own HTTP errors keep their status; anything else is a
 500 whose body says nothing about the cause (the log has it). Denied requests are logged here.
@@ -51,6 +52,26 @@ _STATUS: dict[type[RegistryError], tuple[int, str]] = {
 _DENIED = {401, 403, 404}
 
 
+def status_of(exc: RegistryError) -> tuple[int, str] | None:
+    """The HTTP status and problem slug of a domain error; None for one nobody mapped (our bug)."""
+    for cls in type(exc).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return None
+
+
+def passed_on_headers(status: int, headers: dict[str, str] | None) -> dict[str, str]:
+    """The headers of a Litestar HTTP error a client should see, with Retry-After on a 429.
+
+    Litestar's limiter sends RateLimit-* (seconds to reset); clients and proxies know
+    Retry-After (RFC 9110 §10.2.3), so a 429 carries both.
+    """
+    passed = dict(headers or {})
+    if status == 429:
+        passed.setdefault("Retry-After", passed.get("RateLimit-Reset", "60"))
+    return passed
+
+
 def _problem_type(slug: str) -> str:
     return f"urn:kitemark:problem:{slug}"
 
@@ -84,12 +105,10 @@ def _respond(
 
 def registry_error_handler(request: Request[Any, Any, Any], exc: RegistryError) -> Response[Any]:
     """Map a domain error to its problem document."""
-    for cls in type(exc).__mro__:
-        if cls in _STATUS:
-            status, slug = _STATUS[cls]
-            break
-    else:  # a RegistryError subclass nobody mapped is our bug, not the client's
+    mapped = status_of(exc)
+    if mapped is None:  # a RegistryError subclass nobody mapped is our bug, not the client's
         return unexpected_error_handler(request, exc)
+    status, slug = mapped
     extra = dict(exc.extra or {})
     if exc.field:
         extra["field"] = exc.field
@@ -112,10 +131,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         )
         return _respond(request, status, "invalid-request", detail or str(exc.detail), extra)
     slug = HTTPStatus(status).phrase.lower().replace(" ", "-")
-    headers = dict(exc.headers or {})
-    if status == 429:
-        # Litestar's limiter sends RateLimit-Reset (seconds); clients and proxies know Retry-After.
-        headers.setdefault("Retry-After", headers.get("RateLimit-Reset", "60"))
+    headers = passed_on_headers(status, exc.headers)
     return _respond(request, status, slug, str(exc.detail), None, headers or None)
 
 

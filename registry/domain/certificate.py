@@ -20,10 +20,9 @@ from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 from registry.domain.criteria import document_type_name
+from registry.domain.dates import DAY
 from registry.domain.dossier import EvidenceFact
 from registry.errors import CannotCertify, Conflict
-
-DAY = 86_400
 
 
 class CertificateStatus(StrEnum):

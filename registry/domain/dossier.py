@@ -31,8 +31,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import msgspec
+
 from registry.domain.criteria import document_type_name
-from registry.domain.criteria_document import Criterion
+from registry.domain.criteria_document import Criterion, ProductProfile
 from registry.errors import Conflict
 
 
@@ -246,6 +248,65 @@ def _file_problem(
 
 def _file_name(fact: EvidenceFact) -> str:
     return f"'{fact.label}'" if fact.label else f"file {fact.sha256[:12]}"
+
+
+class FrozenProduct(msgspec.Struct, frozen=True):
+    """The product as a submitted revision froze it."""
+
+    id: str
+    name: str
+    intended_purpose: str
+    profile: ProductProfile
+
+
+class FrozenCriteriaSet(msgspec.Struct, frozen=True):
+    """The criteria set a submitted revision was answered against, with its SHA-256."""
+
+    key: str
+    version: int
+    sha256: str
+
+    @property
+    def ref(self) -> str:
+        """``key/version``, as criteria sets are named."""
+        return f"{self.key}/{self.version}"
+
+
+class FrozenEvidence(msgspec.Struct, frozen=True):
+    """One evidence file as a submitted revision froze it (digest, type, criteria, dates)."""
+
+    sha256: str
+    document_type: str
+    criteria: list[str]
+    expires_on: str | None
+    issued_on: str | None
+
+    def fact(self) -> EvidenceFact:
+        """The same file as the completeness and validity rules read it."""
+        return EvidenceFact(
+            sha256=self.sha256,
+            document_type=self.document_type,
+            criteria=tuple(self.criteria),
+            expires_on=self.expires_on,
+            issued_on=self.issued_on,
+        )
+
+
+class FrozenRevision(msgspec.Struct, frozen=True):
+    """A submitted revision's frozen content, typed (``frozen_content`` is what is hashed)."""
+
+    dossier: str
+    revision: int
+    product: FrozenProduct
+    product_version: str
+    criteria_set: FrozenCriteriaSet
+    answers: dict[str, Any]
+    evidence: list[FrozenEvidence]
+
+
+def decode_frozen(text: str) -> FrozenRevision:
+    """Read the canonical JSON a submitted revision stored."""
+    return msgspec.json.decode(text, type=FrozenRevision)
 
 
 def frozen_content(

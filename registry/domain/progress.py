@@ -6,9 +6,9 @@ moderation and certificate issuance, has one sentence saying what happens next a
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
+from registry.domain.dates import moment
 from registry.domain.dossier import RevisionStatus
 from registry.domain.issuance import IssuanceState
 
@@ -25,10 +25,6 @@ class Progress:
     certificate_id: str | None = None
     issuance_reason: str | None = None
     next_attempt_at: int | None = None
-
-
-def _when(at: int) -> str:
-    return dt.datetime.fromtimestamp(at, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def next_step(progress: Progress) -> str:
@@ -70,6 +66,6 @@ def _after_approval(progress: Progress) -> str:
     if progress.issuance_reason and progress.next_attempt_at is not None:
         return (
             f"Approved: issuing the certificate failed ({progress.issuance_reason}); "
-            f"the registry tries again at {_when(progress.next_attempt_at)}."
+            f"the registry tries again at {moment(progress.next_attempt_at)}."
         )
     return "Approved: the certificate will be issued shortly."

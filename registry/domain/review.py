@@ -5,8 +5,8 @@ Rules enforced here:
   until its lease ends) or ``submitted``;
 - a lease lasts ``LEASE_SECONDS`` from the claim or the last renewal; an expired lease counts as
   open again, and the reviewer who let it lapse can no longer renew or score on it;
-- a reviewer is eligible for a slot unless they declared a conflict with the supplier, or already
-  hold or held a slot of the same revision;
+- who may claim a slot (conflicts of interest, one slot per reviewer and revision) is decided in
+  ``registry.domain.access``, with the other rules of who may see or do what;
 - a gate is scored pass/fail, a scored criterion 0..max; a rationale is required when a gate fails
   or a score is below half its maximum; "not applicable" is allowed only where the supplier
   answered "na".
@@ -14,7 +14,6 @@ Rules enforced here:
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,6 +22,13 @@ from registry.errors import Conflict, InvalidInput
 
 LEASE_SECONDS = 4 * 3600
 MAX_RATIONALE = 10_000
+
+
+class CaseStatus(StrEnum):
+    """Where one moderation case stands."""
+
+    open = "open"
+    decided = "decided"
 
 
 class SlotStatus(StrEnum):
@@ -59,17 +65,6 @@ def require_live_claim(slot: SlotState, reviewer: str, now: int) -> None:
         raise Conflict("you do not hold a claim on this review")
     if not lease_live(slot, now):
         raise Conflict("your claim on this review has expired; claim the next item again")
-
-
-def eligible(
-    *,
-    supplier: str,
-    conflicts: Collection[str],
-    reviewers_of_revision: Collection[str],
-    reviewer: str,
-) -> bool:
-    """Whether ``reviewer`` may take a slot of a revision from ``supplier``."""
-    return supplier not in conflicts and reviewer not in reviewers_of_revision
 
 
 def section_of(document: CriteriaSetDocument, code: str) -> str:

@@ -29,6 +29,9 @@ from registry.errors import InvalidInput
 
 NAME_CAP = 60
 ELLIPSIS = "…"
+# DESIGN §4 bar: version ≤ 22 at level M, printed at least 5 cm wide. Version 22 is 105 modules,
+# so each module is ~0.44 mm at 5 cm (with the 4-module quiet zone) — about the smallest a phone
+# camera resolves reliably from a laser print.
 MAX_QR_VERSION = 22
 MAX_VERIFY_TEXT = 8192
 CLAIM_NAMES = frozenset({"iss", "cid", "pn", "pv", "sn", "cs", "csh", "dh", "iat", "exp"})

@@ -19,6 +19,7 @@ from registry.domain.audit_chain import (
 )
 from registry.domain.canonical import canonical_json
 from registry.errors import InvalidInput
+from registry.records import AuditEventRecord, AuditHeadRecord, fetch, fetch_one
 from registry.services.paging import decode_cursor, encode_cursor, is_position
 from registry.tables import AuditEvent, AuditHead
 from schemas.audit import AuditEventOut, AuditPage, ChainStatus
@@ -42,7 +43,7 @@ async def record(actor: Actor, tag: AuditTag, subject: str, details: dict[str, A
     """Append one event to the chain inside the caller's transaction; returns its position."""
     async with write_transaction():
         await chain_lock(AUDIT_LOCK_KEY)
-        head = await AuditHead.objects().where(AuditHead.chain == AUDIT_CHAIN).first()
+        head = await _head()
         position = (head.position if head else 0) + 1
         prev_hash = head.hash if head else GENESIS
         at = clock.now()
@@ -77,26 +78,33 @@ async def record(actor: Actor, tag: AuditTag, subject: str, details: dict[str, A
         return position
 
 
-def _chained(row: dict[str, Any]) -> ChainedEvent:
+async def _head() -> AuditHeadRecord | None:
+    return await fetch_one(
+        AuditHead.select().where(AuditHead.chain == AUDIT_CHAIN), AuditHeadRecord
+    )
+
+
+def _chained(row: AuditEventRecord) -> ChainedEvent:
     return ChainedEvent(
-        position=row["position"],
-        tag=row["tag"],
-        actor=row["actor"],
-        subject=row["subject"],
-        at=row["at"],
-        details=msgspec.json.decode(row["details"]),
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
+        position=row.position,
+        tag=row.tag,
+        actor=row.actor,
+        subject=row.subject,
+        at=row.at,
+        details=msgspec.json.decode(row.details),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
     )
 
 
 async def list_events(after: int, limit: int) -> list[ChainedEvent]:
     """Events with position greater than ``after``, oldest first."""
-    rows = (
-        await AuditEvent.select()
+    rows = await fetch(
+        AuditEvent.select()
         .where(AuditEvent.position > after)
         .order_by(AuditEvent.position)
-        .limit(limit)
+        .limit(limit),
+        AuditEventRecord,
     )
     return [_chained(row) for row in rows]
 
@@ -112,19 +120,20 @@ async def verify() -> ChainReport:
     walker = ChainWalker()
     last_id = 0
     while True:
-        rows = (
-            await AuditEvent.select()
+        rows = await fetch(
+            AuditEvent.select()
             .where(AuditEvent._meta.primary_key > last_id)
             .order_by(AuditEvent._meta.primary_key)
-            .limit(_VERIFY_BATCH)
+            .limit(_VERIFY_BATCH),
+            AuditEventRecord,
         )
         if not rows:
             break
         for row in rows:
             if (bad := walker.check(_chained(row))) is not None:
                 return bad
-        last_id = rows[-1]["id"]
-    head = await AuditHead.objects().where(AuditHead.chain == AUDIT_CHAIN).first()
+        last_id = rows[-1].id
+    head = await _head()
     return walker.finish(head.position if head else 0, head.hash if head else GENESIS)
 
 

@@ -12,6 +12,7 @@ from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_json
 from registry.domain.criteria import criteria_set_digest, validate_criteria_set
 from registry.errors import Conflict, NotFound
+from registry.records import CriteriaSetRecord, Record, fetch, fetch_one
 from registry.services import audit
 from registry.services.audit import Actor
 from registry.tables import CriteriaSet
@@ -54,14 +55,14 @@ async def publish(actor: Actor, document: CriteriaSetDocument) -> tuple[Criteria
     digest = criteria_set_digest(document)
     ref = criteria_ref(document.key, document.version)
     async with write_transaction():
-        existing = await CriteriaSet.select().where(CriteriaSet.natural_key == ref).first()
+        existing = await _row(ref)
         if existing is not None:
-            if existing["sha256"] != digest:
+            if existing.sha256 != digest:
                 raise Conflict(
-                    f"criteria set {ref} is already published with sha256 {existing['sha256']}; "
+                    f"criteria set {ref} is already published with sha256 {existing.sha256}; "
                     f"this document hashes to {digest}: publish it as a new version"
                 )
-            return _out(existing["published_at"], document, digest), False
+            return _out(existing.published_at, document, digest), False
         now = clock.now()
         await CriteriaSet.insert(
             CriteriaSet(
@@ -81,6 +82,12 @@ async def publish(actor: Actor, document: CriteriaSetDocument) -> tuple[Criteria
     return _out(now, document, digest), True
 
 
+async def _row(ref: str) -> CriteriaSetRecord | None:
+    return await fetch_one(
+        CriteriaSet.select().where(CriteriaSet.natural_key == ref), CriteriaSetRecord
+    )
+
+
 def _out(published_at: int, document: CriteriaSetDocument, digest: str) -> CriteriaSetOut:
     return CriteriaSetOut(
         key=document.key,
@@ -91,40 +98,69 @@ def _out(published_at: int, document: CriteriaSetDocument, digest: str) -> Crite
     )
 
 
+class _Listed(Record, frozen=True):
+    """A criteria set as listings show it: everything but the document."""
+
+    key: str
+    version: int
+    title: str
+    sha256: str
+    published_at: int
+    criteria_count: int
+
+
 async def list_published() -> CriteriaSetList:
     """Every published version, by key then version."""
-    rows = await CriteriaSet.select(
-        CriteriaSet.key,
-        CriteriaSet.version,
-        CriteriaSet.title,
-        CriteriaSet.sha256,
-        CriteriaSet.published_at,
-        CriteriaSet.criteria_count,
-    ).order_by(CriteriaSet.key, CriteriaSet.version)
-    return CriteriaSetList(items=[CriteriaSetSummary(**row) for row in rows])
+    rows = await fetch(
+        CriteriaSet.select(
+            CriteriaSet.key,
+            CriteriaSet.version,
+            CriteriaSet.title,
+            CriteriaSet.sha256,
+            CriteriaSet.published_at,
+            CriteriaSet.criteria_count,
+        ).order_by(CriteriaSet.key, CriteriaSet.version),
+        _Listed,
+    )
+    return CriteriaSetList(
+        items=[
+            CriteriaSetSummary(
+                key=row.key,
+                version=row.version,
+                title=row.title,
+                sha256=row.sha256,
+                published_at=row.published_at,
+                criteria_count=row.criteria_count,
+            )
+            for row in rows
+        ]
+    )
 
 
 async def get_published(key: str, version: int) -> CriteriaSetOut:
     """One published version with its document; 404 when unknown."""
-    ref = criteria_ref(key, version)
-    row = await CriteriaSet.select().where(CriteriaSet.natural_key == ref).first()
+    row = await _row(criteria_ref(key, version))
     if row is None:
         raise NotFound(f"no published criteria set {criteria_ref(key, version)}")
-    return _out(
-        row["published_at"], _cached_document(row["sha256"], row["document"]), row["sha256"]
-    )
+    return _out(row.published_at, _cached_document(row.sha256, row.document), row.sha256)
+
+
+class _Published(Record, frozen=True):
+    sha256: str
+    document: str
 
 
 async def document_by_ref(ref: str) -> tuple[CriteriaSetDocument, str]:
     """The document and digest of a published ``key/version``; 404 when unknown."""
-    row = (
-        await CriteriaSet.select(CriteriaSet.sha256, CriteriaSet.document)
-        .where(CriteriaSet.natural_key == ref)
-        .first()
+    row = await fetch_one(
+        CriteriaSet.select(CriteriaSet.sha256, CriteriaSet.document).where(
+            CriteriaSet.natural_key == ref
+        ),
+        _Published,
     )
     if row is None:
         raise NotFound(f"no published criteria set {ref}")
-    return _cached_document(row["sha256"], row["document"]), row["sha256"]
+    return _cached_document(row.sha256, row.document), row.sha256
 
 
 # A published version never changes, so each is decoded once per process, keyed by its digest.

@@ -41,6 +41,7 @@ from registry import clock
 from registry.db import engine, is_postgres
 from registry.domain.certificate import CertificateStatus, Reason, ShownStatus, shown_status
 from registry.errors import InvalidInput
+from registry.records import Record, fetch
 from registry.services.paging import decode_cursor, encode_cursor, is_position
 from registry.tables import Certificate
 from schemas.directory import DirectoryEntry, DirectoryPage, DirectoryQuery, EntryLinks
@@ -61,8 +62,6 @@ _LIVE = (CertificateStatus.valid.value, CertificateStatus.suspended.value)
 _MAX_CERTIFICATE_ID = 16
 # The largest code point: a string starting with p sorts (bytewise) below p + this.
 _BEYOND = "\U0010ffff"
-
-Row = dict[str, Any]
 
 # The FTS5 table mirroring the searchable columns on SQLite (kept in step by triggers).
 SEARCH_TABLE = "certificate_search"
@@ -228,12 +227,19 @@ class _Terms:
         return QueryString(f"({' OR '.join(likes)})", *[self.contains] * len(columns))
 
 
+class _Count(Record, frozen=True):
+    n: int
+
+
 async def _has_search_table() -> bool:
-    rows = await _fetch(
-        "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = {}",
-        SEARCH_TABLE,
+    rows = await fetch(
+        Certificate.raw(
+            "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = {}",
+            SEARCH_TABLE,
+        ),
+        _Count,
     )
-    return bool(rows[0]["n"])
+    return bool(rows[0].n)
 
 
 def _folded(column: str) -> str:
@@ -275,14 +281,33 @@ def _after(position: Position) -> QueryString:
     )
 
 
-async def _fetch(template: str, *args: Any) -> list[Row]:
-    rows: list[Row] = await Certificate.raw(template, *args)
-    return rows
+class _Entry(Record, frozen=True):
+    """A certificate as the directory lists it (``_ENTRY_COLUMNS``), with its rank."""
+
+    certificate_id: str
+    product_name: str
+    product_version: str
+    supplier_name: str
+    esf_tier: str
+    device_class: str
+    criteria_set: str
+    issued_at: int
+    valid_until: int
+    status: CertificateStatus
+    status_reason: str | None
+    status_note: str | None
+    status_changed_at: int | None
+    superseded_by: str | None
+    rank: int
 
 
-async def _newest(where: QueryString, limit: int) -> list[Row]:
+async def _entries(template: str, *args: Any) -> list[_Entry]:
+    return await fetch(Certificate.raw(template, *args), _Entry)
+
+
+async def _newest(where: QueryString, limit: int) -> list[_Entry]:
     """Entry rows matching ``where``, newest first, at most ``limit`` (all rank 0)."""
-    return await _fetch(
+    return await _entries(
         f"SELECT {_ENTRY_COLUMNS}, 0 AS rank FROM certificate WHERE {{}}"  # noqa: S608
         " ORDER BY issued_at DESC, certificate_id LIMIT {}",
         where,
@@ -290,9 +315,9 @@ async def _newest(where: QueryString, limit: int) -> list[Row]:
     )
 
 
-async def _best(terms: _Terms, where: QueryString, limit: int) -> list[Row]:
+async def _best(terms: _Terms, where: QueryString, limit: int) -> list[_Entry]:
     """Entry rows matching ``where``, best rank first, then newest, at most ``limit``."""
-    return await _fetch(
+    return await _entries(
         f"SELECT {_ENTRY_COLUMNS}, {{}} AS rank FROM certificate WHERE {{}}"  # noqa: S608
         " ORDER BY rank, issued_at DESC, certificate_id LIMIT {}",
         terms.rank(),
@@ -316,24 +341,35 @@ class _Window:
         return QueryString("issued_at < {}", self.oldest)
 
 
+class _WindowRange(Record, frozen=True):
+    newest: int | None  # NULL when no row passes
+    oldest: int | None
+    n: int
+
+
 async def _window(filters: QueryString, upto: int | None) -> _Window | None:
     """The window among rows issued no later than ``upto``; None when no row passes."""
     where = filters if upto is None else _all([filters, QueryString("issued_at <= {}", upto)])
-    rows = await _fetch(
-        "SELECT max(issued_at) AS newest, min(issued_at) AS oldest, count(*) AS n FROM"
-        " (SELECT issued_at FROM certificate WHERE {} ORDER BY issued_at DESC LIMIT {}) AS w",
-        where,
-        WINDOW,
+    rows = await fetch(
+        Certificate.raw(
+            "SELECT max(issued_at) AS newest, min(issued_at) AS oldest, count(*) AS n FROM"
+            " (SELECT issued_at FROM certificate WHERE {} ORDER BY issued_at DESC LIMIT {}) AS w",
+            where,
+            WINDOW,
+        ),
+        _WindowRange,
     )
-    if not rows or not rows[0]["n"]:
+    if not rows or not rows[0].n:
         return None
     row = rows[0]
-    return _Window(int(row["newest"]), int(row["oldest"]), int(row["n"]) < WINDOW)
+    if row.newest is None or row.oldest is None:  # n > 0, so max and min exist
+        return None
+    return _Window(row.newest, row.oldest, row.n < WINDOW)
 
 
 async def _continue_rank(
     terms: _Terms, filters: QueryString, after: Position, need: int
-) -> list[Row]:
+) -> list[_Entry]:
     """Up to ``need`` rows of the cursor's own rank that come after it, in order."""
     window = await _window(filters, upto=after.issued_at)
     if window is None:
@@ -349,7 +385,7 @@ async def _continue_rank(
     return rows + await _best(terms, outside, need - len(rows))
 
 
-async def _from_rank(terms: _Terms, filters: QueryString, lowest: int, need: int) -> list[Row]:
+async def _from_rank(terms: _Terms, filters: QueryString, lowest: int, need: int) -> list[_Entry]:
     """The first ``need`` matching rows ranked ``lowest`` or worse, in order."""
     window = await _window(filters, upto=None)
     if window is None:
@@ -360,7 +396,7 @@ async def _from_rank(terms: _Terms, filters: QueryString, lowest: int, need: int
     if window.complete:
         return rows
     # An older row precedes the window's last pick only with a better rank than that pick's.
-    below = int(rows[-1]["rank"]) if len(rows) == need else ANY_RANK
+    below = rows[-1].rank if len(rows) == need else ANY_RANK
     if below <= lowest:
         return rows
     outside = await _best(
@@ -371,8 +407,8 @@ async def _from_rank(terms: _Terms, filters: QueryString, lowest: int, need: int
     return sorted(rows + outside, key=_merge_key)[:need]
 
 
-def _merge_key(row: Row) -> tuple[int, int]:
-    return (int(row["rank"]), -int(row["issued_at"]))
+def _merge_key(row: _Entry) -> tuple[int, int]:
+    return (row.rank, -row.issued_at)
 
 
 def _decode_position(cursor: str, searching: bool) -> Position:
@@ -389,10 +425,8 @@ def _decode_position(cursor: str, searching: bool) -> Position:
     return Position(rank, issued_at, certificate_id)
 
 
-def _encode_position(row: Row) -> str:
-    return encode_cursor(
-        {"r": int(row["rank"]), "t": int(row["issued_at"]), "id": row["certificate_id"]}
-    )
+def _encode_position(row: _Entry) -> str:
+    return encode_cursor({"r": row.rank, "t": row.issued_at, "id": row.certificate_id})
 
 
 @asynccontextmanager
@@ -406,24 +440,24 @@ async def _snapshot() -> AsyncIterator[None]:
         yield
 
 
-def entry(row: Row, now: int) -> DirectoryEntry:
+def entry(row: _Entry, now: int) -> DirectoryEntry:
     """The directory's view of a certificate row, with its status as of ``now``."""
-    certificate_id = row["certificate_id"]
+    certificate_id = row.certificate_id
     return DirectoryEntry(
         certificate_id=certificate_id,
-        product_name=row["product_name"],
-        product_version=row["product_version"],
-        supplier_name=row["supplier_name"],
-        esf_tier=row["esf_tier"],
-        device_class=row["device_class"],
-        criteria_set=row["criteria_set"],
-        issued_at=row["issued_at"],
-        valid_until=row["valid_until"],
-        status=shown_status(CertificateStatus(row["status"]), row["valid_until"], now),
-        status_reason=Reason(row["status_reason"]) if row["status_reason"] else None,
-        status_note=row["status_note"],
-        status_changed_at=row["status_changed_at"],
-        superseded_by=row["superseded_by"],
+        product_name=row.product_name,
+        product_version=row.product_version,
+        supplier_name=row.supplier_name,
+        esf_tier=row.esf_tier,
+        device_class=row.device_class,
+        criteria_set=row.criteria_set,
+        issued_at=row.issued_at,
+        valid_until=row.valid_until,
+        status=shown_status(row.status, row.valid_until, now),
+        status_reason=Reason(row.status_reason) if row.status_reason else None,
+        status_note=row.status_note,
+        status_changed_at=row.status_changed_at,
+        superseded_by=row.superseded_by,
         links=EntryLinks(
             verify=f"/v/{certificate_id}", certificate=f"/v1/certificates/{certificate_id}"
         ),

@@ -22,7 +22,7 @@ from registry.domain.canonical import canonical_digest, canonical_json
 from registry.domain.criteria import applicable_criteria, applies, find_criterion, validate_answer
 from registry.domain.criteria_document import CriteriaSetDocument, Criterion, ProductProfile
 from registry.domain.dossier import EvidenceFact, RevisionAction, RevisionStatus
-from registry.domain.identity import Principal, Role
+from registry.domain.identity import Principal
 from registry.errors import (
     Conflict,
     InvalidInput,
@@ -30,7 +30,17 @@ from registry.errors import (
     PreconditionFailed,
     PreconditionRequired,
 )
-from registry.services import audit, criteria, progress, queue
+from registry.records import (
+    AnswerRecord,
+    DossierRecord,
+    EvidenceRecord,
+    ProductRecord,
+    Record,
+    RevisionRecord,
+    fetch,
+    fetch_one,
+)
+from registry.services import access, audit, criteria, progress, queue
 from registry.services.audit import Actor
 from registry.services.paging import decode_time_id_cursor, encode_time_id_cursor
 from registry.services.products import product_row, supplier_organisation
@@ -61,16 +71,16 @@ from schemas.review import DecisionOut
 class Loaded:
     """A dossier row with its current revision row, product row and criteria set."""
 
-    dossier: dict[str, Any]
-    revision: dict[str, Any]
-    product: dict[str, Any]
+    dossier: DossierRecord
+    revision: RevisionRecord
+    product: ProductRecord
     document: CriteriaSetDocument
     criteria_sha256: str
 
     @property
     def profile(self) -> ProductProfile:
         """The product profile the criteria's ``applies_if`` conditions read."""
-        return msgspec.json.decode(self.product["profile"], type=ProductProfile)
+        return msgspec.json.decode(self.product.profile, type=ProductProfile)
 
     @property
     def etag(self) -> str:
@@ -78,9 +88,24 @@ class Loaded:
         return etag_of(self.dossier)
 
 
-def etag_of(dossier: dict[str, Any]) -> str:
+class _RevisionNumber(Record, frozen=True):
+    id: uuid.UUID
+    number: int
+
+
+class _Issued(Record, frozen=True):
+    revision: uuid.UUID
+    certificate_id: str
+
+
+class _RevisionStatus(Record, frozen=True):
+    natural_key: str
+    status: RevisionStatus
+
+
+def etag_of(dossier: DossierRecord) -> str:
     """A strong ETag for a dossier row."""
-    return f'"{dossier["id"]}.{dossier["row_version"]}"'
+    return f'"{dossier.id}.{dossier.row_version}"'
 
 
 def _dossier_key(dossier_id: str) -> uuid.UUID:
@@ -96,16 +121,17 @@ async def _load(dossier_id: str) -> Loaded | None:
 
 
 async def _load_rows(dossier_id: str) -> Loaded | None:
-    row = await Dossier.select().where(Dossier.id == _dossier_key(dossier_id)).first()
+    row = await fetch_one(
+        Dossier.select().where(Dossier.id == _dossier_key(dossier_id)), DossierRecord
+    )
     if row is None:
         return None
-    revision = (
-        await Revision.select()
-        .where(Revision.natural_key == f"{row['id']}:{row['current_revision']}")
-        .first()
+    revision = await fetch_one(
+        Revision.select().where(Revision.natural_key == f"{row.id}:{row.current_revision}"),
+        RevisionRecord,
     )
-    product = await Product.select().where(Product.id == row["product"]).first()
-    document, sha256 = await criteria.document_by_ref(row["criteria_set"])
+    product = await fetch_one(Product.select().where(Product.id == row.product), ProductRecord)
+    document, sha256 = await criteria.document_by_ref(row.criteria_set)
     if revision is None or product is None:  # foreign keys make this unreachable
         raise NotFound(f"dossier {dossier_id!r} is incomplete in storage")
     return Loaded(row, revision, product, document, sha256)
@@ -128,30 +154,16 @@ async def load_for_read(principal: Principal, dossier_id: str) -> Loaded:
 
 
 async def _may_read(principal: Principal, loaded: Loaded) -> bool:
-    if str(loaded.dossier["organisation"]) == principal.organisation_id:
-        return True
-    revision = loaded.revision["id"]
-    if principal.has_role(Role.reviewer) and await queue.reviewer_may_read(
-        principal.user_id, revision
-    ):
-        return True
-    if principal.has_role(Role.lead_reviewer) and await queue.moderator_may_read(
-        principal.user_id, revision, loaded.dossier["organisation"]
-    ):
-        return True
-    # Drafts are the supplier's own work in progress; admins see what was submitted.
-    return principal.has_role(Role.admin) and (
-        loaded.revision["status"] != RevisionStatus.draft.value
-    )
+    return await access.may_read_revision(principal, loaded.revision, loaded.dossier.organisation)
 
 
 async def load_for_write(principal: Principal, dossier_id: str) -> Loaded:
     """A dossier of the caller's own supplier organisation whose current revision is a draft."""
     organisation = supplier_organisation(principal)
     loaded = await _load(dossier_id)
-    if loaded is None or loaded.dossier["organisation"] != organisation:
+    if loaded is None or loaded.dossier.organisation != organisation:
         raise NotFound(f"no dossier {dossier_id!r}")
-    rules.transition(RevisionStatus(loaded.revision["status"]), RevisionAction.edit)
+    rules.transition(RevisionStatus(loaded.revision.status), RevisionAction.edit)
     return loaded
 
 
@@ -159,79 +171,81 @@ async def bump_row_version(loaded: Loaded) -> None:
     """Record that the dossier changed: a new ETag, a new updated_at."""
     await Dossier.update(
         {Dossier.row_version: Dossier.row_version + 1, Dossier.updated_at: clock.now()}
-    ).where(Dossier.id == loaded.dossier["id"])
+    ).where(Dossier.id == loaded.dossier.id)
 
 
-def _answer_out(row: dict[str, Any]) -> AnswerOut:
+def _answer_out(row: AnswerRecord) -> AnswerOut:
     return AnswerOut(
-        code=row["criterion_code"],
-        value=msgspec.json.decode(row["value"]),
-        updated_at=row["updated_at"],
+        code=row.criterion_code,
+        value=msgspec.json.decode(row.value),
+        updated_at=row.updated_at,
     )
 
 
-def evidence_out(row: dict[str, Any], revision: int) -> EvidenceOut:
+def evidence_out(row: EvidenceRecord, revision: int) -> EvidenceOut:
     """An evidence row as the API shows it."""
     return EvidenceOut(
-        id=str(row["id"]),
+        id=str(row.id),
         revision=revision,
-        document_type=row["document_type"],
-        criteria=msgspec.json.decode(row["criteria"]),
-        label=row["label"],
-        media_type=row["media_type"],
-        size=row["size"],
-        sha256=row["sha256"],
-        expires_on=row["expires_on"],
-        issued_on=row["issued_on"],
-        uploaded_at=row["uploaded_at"],
+        document_type=row.document_type,
+        criteria=msgspec.json.decode(row.criteria),
+        label=row.label,
+        media_type=row.media_type,
+        size=row.size,
+        sha256=row.sha256,
+        expires_on=row.expires_on,
+        issued_on=row.issued_on,
+        uploaded_at=row.uploaded_at,
     )
 
 
-async def _answers(revision_id: uuid.UUID) -> list[dict[str, Any]]:
-    return (
-        await Answer.select().where(Answer.revision == revision_id).order_by(Answer.criterion_code)
+async def _answers(revision_id: uuid.UUID) -> list[AnswerRecord]:
+    return await fetch(
+        Answer.select().where(Answer.revision == revision_id).order_by(Answer.criterion_code),
+        AnswerRecord,
     )
 
 
-async def evidence_rows(revision_id: uuid.UUID) -> list[dict[str, Any]]:
+async def evidence_rows(revision_id: uuid.UUID) -> list[EvidenceRecord]:
     """A revision's evidence rows, oldest first."""
-    return (
-        await Evidence.select()
+    return await fetch(
+        Evidence.select()
         .where(Evidence.revision == revision_id)
-        .order_by(Evidence.uploaded_at, Evidence.id)
+        .order_by(Evidence.uploaded_at, Evidence.id),
+        EvidenceRecord,
     )
 
 
-def _fact(row: dict[str, Any]) -> EvidenceFact:
+def _fact(row: EvidenceRecord) -> EvidenceFact:
     return EvidenceFact(
-        sha256=row["sha256"],
-        document_type=row["document_type"],
-        criteria=tuple(msgspec.json.decode(row["criteria"])),
-        expires_on=row["expires_on"],
-        issued_on=row["issued_on"],
-        label=row["label"],  # names the file in completeness gaps; never frozen
+        sha256=row.sha256,
+        document_type=row.document_type,
+        criteria=tuple(msgspec.json.decode(row.criteria)),
+        expires_on=row.expires_on,
+        issued_on=row.issued_on,
+        label=row.label,  # names the file in completeness gaps; never frozen
     )
 
 
 async def _dossier_out(loaded: Loaded) -> DossierOut:
-    number = loaded.revision["number"]
+    number = loaded.revision.number
     return DossierOut(
-        id=str(loaded.dossier["id"]),
-        organisation_id=str(loaded.dossier["organisation"]),
-        product_id=str(loaded.product["id"]),
-        product_name=loaded.product["name"],
-        product_version=loaded.dossier["product_version"],
-        summary=loaded.dossier["summary"],
+        id=str(loaded.dossier.id),
+        organisation_id=str(loaded.dossier.organisation),
+        product_id=str(loaded.product.id),
+        product_name=loaded.product.name,
+        product_version=loaded.dossier.product_version,
+        summary=loaded.dossier.summary,
         criteria_set=CriteriaSetRef(
             key=loaded.document.key, version=loaded.document.version, sha256=loaded.criteria_sha256
         ),
         revision=number,
-        status=RevisionStatus(loaded.revision["status"]),
-        answers=[_answer_out(row) for row in await _answers(loaded.revision["id"])],
-        evidence=[evidence_out(row, number) for row in await evidence_rows(loaded.revision["id"])],
+        status=RevisionStatus(loaded.revision.status),
+        answers=[_answer_out(row) for row in await _answers(loaded.revision.id)],
+        evidence=[evidence_out(row, number) for row in await evidence_rows(loaded.revision.id)],
         etag=loaded.etag,
-        created_at=loaded.dossier["created_at"],
-        updated_at=loaded.dossier["updated_at"],
+        created_at=loaded.dossier.created_at,
+        updated_at=loaded.dossier.updated_at,
     )
 
 
@@ -251,7 +265,7 @@ async def create_dossier(principal: Principal, request: DossierCreate) -> Dossie
             Dossier(
                 id=dossier_id,
                 organisation=organisation,
-                product=product["id"],
+                product=product.id,
                 product_version=request.product_version,
                 summary=request.summary,
                 criteria_set=ref,
@@ -267,7 +281,7 @@ async def create_dossier(principal: Principal, request: DossierCreate) -> Dossie
             AuditTag.dossier_created,
             f"dossier:{dossier_id}",
             {
-                "product": str(product["id"]),
+                "product": str(product.id),
                 "version": request.product_version,
                 "criteria_set": ref,
             },
@@ -299,14 +313,7 @@ async def list_dossiers(principal: Principal, cursor: str | None, limit: int) ->
     """The caller's organisation's dossiers, most recently changed first."""
     organisation = supplier_organisation(principal)
     query = (
-        Dossier.select(
-            Dossier.id,
-            Dossier.product,
-            Dossier.product_version,
-            Dossier.criteria_set,
-            Dossier.current_revision,
-            Dossier.updated_at,
-        )
+        Dossier.select()
         .where(Dossier.organisation == organisation)
         .order_by(Dossier.updated_at, Dossier.id, ascending=False)
     )
@@ -315,15 +322,16 @@ async def list_dossiers(principal: Principal, cursor: str | None, limit: int) ->
         query = query.where(
             (Dossier.updated_at < t) | ((Dossier.updated_at == t) & (Dossier.id < key))
         )
-    rows = await query.limit(limit + 1)
-    refs = [f"{row['id']}:{row['current_revision']}" for row in rows[:limit]]
+    rows = await fetch(query.limit(limit + 1), DossierRecord)
+    refs = [f"{row.id}:{row.current_revision}" for row in rows[:limit]]
     statuses = (
         {
-            r["natural_key"]: r["status"]
-            for r in (
-                await Revision.select(Revision.natural_key, Revision.status).where(
+            r.natural_key: r.status
+            for r in await fetch(
+                Revision.select(Revision.natural_key, Revision.status).where(
                     Revision.natural_key.is_in(refs)
-                )
+                ),
+                _RevisionStatus,
             )
         }
         if refs
@@ -331,13 +339,13 @@ async def list_dossiers(principal: Principal, cursor: str | None, limit: int) ->
     )
     items = [
         DossierSummary(
-            id=str(row["id"]),
-            product_id=str(row["product"]),
-            product_version=row["product_version"],
-            criteria_set=row["criteria_set"],
-            revision=row["current_revision"],
-            status=RevisionStatus(statuses[f"{row['id']}:{row['current_revision']}"]),
-            updated_at=row["updated_at"],
+            id=str(row.id),
+            product_id=str(row.product),
+            product_version=row.product_version,
+            criteria_set=row.criteria_set,
+            revision=row.current_revision,
+            status=statuses[f"{row.id}:{row.current_revision}"],
+            updated_at=row.updated_at,
         )
         for row in rows[:limit]
     ]
@@ -374,12 +382,12 @@ async def update_dossier(
         if request.summary is not None:
             changes[Dossier.summary] = request.summary
         if changes:
-            await Dossier.update(changes).where(Dossier.id == loaded.dossier["id"])
+            await Dossier.update(changes).where(Dossier.id == loaded.dossier.id)
             await bump_row_version(loaded)
             await audit.record(
                 Actor(principal.user_id),
                 AuditTag.dossier_updated,
-                f"dossier:{loaded.dossier['id']}",
+                f"dossier:{loaded.dossier.id}",
                 {"fields": sorted(column._meta.name for column in changes)},
             )
     return await get_dossier(principal, dossier_id)
@@ -389,7 +397,7 @@ def applicable(loaded: Loaded, code: str) -> Criterion:
     """The criterion ``code`` if it applies to this dossier's product; 422 saying why not."""
     criterion = find_criterion(loaded.document, code)
     if criterion is None:
-        raise NotFound(f"criteria set {loaded.dossier['criteria_set']} has no criterion {code!r}")
+        raise NotFound(f"criteria set {loaded.dossier.criteria_set} has no criterion {code!r}")
     if not applies(criterion, loaded.profile):
         conditions = "; ".join(
             f"{c.field} in {', '.join(str(v) for v in c.any_of)}" for c in criterion.applies_if
@@ -409,35 +417,37 @@ async def put_answer(
         loaded = await load_for_write(principal, dossier_id)
         criterion = applicable(loaded, code)
         value = validate_answer(criterion, request.value)
-        ref = f"{loaded.revision['id']}:{code}"
+        ref = f"{loaded.revision.id}:{code}"
         now = clock.now()
         await Answer.delete().where(Answer.natural_key == ref)
-        row = None
+        stored = None
         if value is not None:
-            row = {
-                "natural_key": ref,
-                "revision": loaded.revision["id"],
-                "criterion_code": code,
-                "value": canonical_json(value).decode(),
-                "updated_at": now,
-            }
-            await Answer.insert(Answer(**row))
+            await Answer.insert(
+                Answer(
+                    natural_key=ref,
+                    revision=loaded.revision.id,
+                    criterion_code=code,
+                    value=canonical_json(value).decode(),
+                    updated_at=now,
+                )
+            )
+            stored = AnswerOut(code=code, value=value, updated_at=now)
         await bump_row_version(loaded)
         await audit.record(
             Actor(principal.user_id),
             AuditTag.answer_saved,
-            f"dossier:{loaded.dossier['id']}",
-            {"revision": loaded.revision["number"], "criterion": code, "cleared": value is None},
+            f"dossier:{loaded.dossier.id}",
+            {"revision": loaded.revision.number, "criterion": code, "cleared": value is None},
         )
-    return _answer_out(row) if row else None
+    return stored
 
 
 async def _state(loaded: Loaded) -> tuple[list[Criterion], dict[str, object], list[EvidenceFact]]:
     answers = {
-        row["criterion_code"]: msgspec.json.decode(row["value"])
-        for row in await _answers(loaded.revision["id"])
+        row.criterion_code: msgspec.json.decode(row.value)
+        for row in await _answers(loaded.revision.id)
     }
-    facts = [_fact(row) for row in await evidence_rows(loaded.revision["id"])]
+    facts = [_fact(row) for row in await evidence_rows(loaded.revision.id)]
     return applicable_criteria(loaded.document, loaded.profile), answers, facts
 
 
@@ -479,22 +489,22 @@ async def submit(principal: Principal, dossier_id: str) -> RevisionOut:
     """Freeze the current draft (canonical content + SHA-256) and put it on the review queue."""
     async with write_transaction():
         loaded = await load_for_write(principal, dossier_id)
-        rules.transition(RevisionStatus(loaded.revision["status"]), RevisionAction.submit)
+        rules.transition(RevisionStatus(loaded.revision.status), RevisionAction.submit)
         report = await _completeness(loaded)
         if not report.complete:
             raise Incomplete(report)
         criteria_list, answers, facts = await _state(loaded)
         applicable_codes = {c.code for c in criteria_list}
         content = rules.frozen_content(
-            dossier_id=str(loaded.dossier["id"]),
-            revision=loaded.revision["number"],
+            dossier_id=str(loaded.dossier.id),
+            revision=loaded.revision.number,
             product={
-                "id": str(loaded.product["id"]),
-                "name": loaded.product["name"],
-                "intended_purpose": loaded.product["intended_purpose"],
-                "profile": msgspec.json.decode(loaded.product["profile"]),
+                "id": str(loaded.product.id),
+                "name": loaded.product.name,
+                "intended_purpose": loaded.product.intended_purpose,
+                "profile": msgspec.json.decode(loaded.product.profile),
             },
-            product_version=loaded.dossier["product_version"],
+            product_version=loaded.dossier.product_version,
             criteria_set={
                 "key": loaded.document.key,
                 "version": loaded.document.version,
@@ -512,23 +522,23 @@ async def submit(principal: Principal, dossier_id: str) -> RevisionOut:
                 Revision.frozen: canonical_json(content).decode(),
                 Revision.submitted_at: now,
             }
-        ).where(Revision.id == loaded.revision["id"])
+        ).where(Revision.id == loaded.revision.id)
         await bump_row_version(loaded)
         await queue.enqueue(
-            revision_id=loaded.revision["id"],
-            dossier_id=loaded.dossier["id"],
-            supplier=loaded.dossier["organisation"],
-            round_=loaded.revision["number"],
+            revision_id=loaded.revision.id,
+            dossier_id=loaded.dossier.id,
+            supplier=loaded.dossier.organisation,
+            round_=loaded.revision.number,
             reviews=loaded.document.review_policy.required_reviews,
             now=now,
         )
         await audit.record(
             Actor(principal.user_id),
             AuditTag.revision_submitted,
-            f"dossier:{loaded.dossier['id']}",
-            {"revision": loaded.revision["number"], "digest": digest},
+            f"dossier:{loaded.dossier.id}",
+            {"revision": loaded.revision.number, "digest": digest},
         )
-    return await _revision_out(loaded.dossier["id"], loaded.revision["number"])
+    return await _revision_out(loaded.dossier.id, loaded.revision.number)
 
 
 async def withdraw(principal: Principal, dossier_id: str) -> DossierOut:
@@ -536,20 +546,20 @@ async def withdraw(principal: Principal, dossier_id: str) -> DossierOut:
     async with write_transaction():
         organisation = supplier_organisation(principal)
         loaded = await _load(dossier_id)
-        if loaded is None or loaded.dossier["organisation"] != organisation:
+        if loaded is None or loaded.dossier.organisation != organisation:
             raise NotFound(f"no dossier {dossier_id!r}")
-        rules.transition(RevisionStatus(loaded.revision["status"]), RevisionAction.withdraw)
-        if await queue.has_claims(loaded.revision["id"]):
+        rules.transition(RevisionStatus(loaded.revision.status), RevisionAction.withdraw)
+        if await queue.has_claims(loaded.revision.id):
             raise Conflict("a reviewer has already claimed this submission; it cannot be withdrawn")
-        await queue.withdraw_slots(loaded.revision["id"])
+        await queue.withdraw_slots(loaded.revision.id)
         await Revision.update({Revision.status: RevisionStatus.withdrawn.value}).where(
-            Revision.id == loaded.revision["id"]
+            Revision.id == loaded.revision.id
         )
         await audit.record(
             Actor(principal.user_id),
             AuditTag.revision_withdrawn,
-            f"dossier:{loaded.dossier['id']}",
-            {"revision": loaded.revision["number"]},
+            f"dossier:{loaded.dossier.id}",
+            {"revision": loaded.revision.number},
         )
         await start_next_revision(Actor(principal.user_id), loaded)
     return await get_dossier(principal, dossier_id)
@@ -557,23 +567,23 @@ async def withdraw(principal: Principal, dossier_id: str) -> DossierOut:
 
 async def start_next_revision(actor: Actor, loaded: Loaded) -> int:
     """Open revision n+1 as a draft copy of revision n (answers and evidence records)."""
-    number = loaded.revision["number"] + 1
+    number = loaded.revision.number + 1
     now = clock.now()
-    dossier_id = loaded.dossier["id"]
+    dossier_id = loaded.dossier.id
     revision_id = await _insert_revision(dossier_id, number, now)
-    for row in await _answers(loaded.revision["id"]):
+    for row in await _answers(loaded.revision.id):
         await Answer.insert(
             Answer(
-                natural_key=f"{revision_id}:{row['criterion_code']}",
+                natural_key=f"{revision_id}:{row.criterion_code}",
                 revision=revision_id,
-                criterion_code=row["criterion_code"],
-                value=row["value"],
-                updated_at=row["updated_at"],
+                criterion_code=row.criterion_code,
+                value=row.value,
+                updated_at=row.updated_at,
             )
         )
-    for row in await evidence_rows(loaded.revision["id"]):
-        copy = {k: v for k, v in row.items() if k not in ("id", "revision")}
-        await Evidence.insert(Evidence(id=uuid.uuid4(), revision=revision_id, **copy))
+    for file in await evidence_rows(loaded.revision.id):
+        copy = msgspec.structs.replace(file, id=uuid.uuid4(), revision=revision_id)
+        await Evidence.insert(Evidence(**msgspec.structs.asdict(copy)))
     await Dossier.update(
         {
             Dossier.current_revision: number,
@@ -587,22 +597,22 @@ async def start_next_revision(actor: Actor, loaded: Loaded) -> int:
     return int(number)
 
 
-def _revision_row_out(row: dict[str, Any]) -> RevisionOut:
+def _revision_row_out(row: RevisionRecord) -> RevisionOut:
     return RevisionOut(
-        number=row["number"],
-        status=RevisionStatus(row["status"]),
-        digest=row["digest"],
-        created_at=row["created_at"],
-        submitted_at=row["submitted_at"],
-        decided_at=row["decided_at"],
-        decision=msgspec.json.decode(row["decision"], type=DecisionOut)
-        if row["decision"]
-        else None,
+        number=row.number,
+        status=row.status,
+        digest=row.digest,
+        created_at=row.created_at,
+        submitted_at=row.submitted_at,
+        decided_at=row.decided_at,
+        decision=msgspec.json.decode(row.decision, type=DecisionOut) if row.decision else None,
     )
 
 
 async def _revision_out(dossier_id: uuid.UUID, number: int) -> RevisionOut:
-    row = await Revision.select().where(Revision.natural_key == f"{dossier_id}:{number}").first()
+    row = await fetch_one(
+        Revision.select().where(Revision.natural_key == f"{dossier_id}:{number}"), RevisionRecord
+    )
     if row is None:
         raise NotFound(f"dossier {dossier_id} has no revision {number}")
     return _revision_row_out(row)
@@ -611,24 +621,26 @@ async def _revision_out(dossier_id: uuid.UUID, number: int) -> RevisionOut:
 async def list_revisions(principal: Principal, dossier_id: str) -> RevisionList:
     """Every revision of a dossier, oldest first."""
     loaded = await load_for_read(principal, dossier_id)
-    rows = (
-        await Revision.select()
-        .where(Revision.dossier == loaded.dossier["id"])
-        .order_by(Revision.number)
+    rows = await fetch(
+        Revision.select().where(Revision.dossier == loaded.dossier.id).order_by(Revision.number),
+        RevisionRecord,
     )
     issued = {
-        row["revision"]: row["certificate_id"]
-        for row in await Certificate.select(Certificate.revision, Certificate.certificate_id).where(
-            Certificate.dossier == loaded.dossier["id"]
+        row.revision: row.certificate_id
+        for row in await fetch(
+            Certificate.select(Certificate.revision, Certificate.certificate_id).where(
+                Certificate.dossier == loaded.dossier.id
+            ),
+            _Issued,
         )
     }
     items = []
     for row in rows:
-        shown = await progress.revision_progress(row["id"])
+        shown = await progress.revision_progress(row.id)
         items.append(
             msgspec.structs.replace(
                 _revision_row_out(row),
-                certificate_id=issued.get(row["id"]),
+                certificate_id=issued.get(row.id),
                 issuance=shown.issuance,
                 next_step=shown.next_step,
             )
@@ -648,28 +660,30 @@ def _change_out(fact: EvidenceFact) -> EvidenceChangeOut:
 async def revision_diff(principal: Principal, dossier_id: str, number: int) -> RevisionDiff:
     """What changed in revision ``number`` since the one before it."""
     loaded = await load_for_read(principal, dossier_id)
-    if number < 2 or number > loaded.dossier["current_revision"]:
+    if number < 2 or number > loaded.dossier.current_revision:
         raise NotFound(
             f"revision {number} has no earlier revision to compare with "
-            f"(revisions 2..{loaded.dossier['current_revision']} do)"
+            f"(revisions 2..{loaded.dossier.current_revision} do)"
         )
-    rows = {
-        row["number"]: row
-        for row in await Revision.select(Revision.id, Revision.number).where(
-            Revision.natural_key.is_in(
-                [f"{loaded.dossier['id']}:{n}" for n in (number - 1, number)]
-            )
+    ids = {
+        row.number: row.id
+        for row in await fetch(
+            Revision.select(Revision.id, Revision.number).where(
+                Revision.natural_key.is_in(
+                    [f"{loaded.dossier.id}:{n}" for n in (number - 1, number)]
+                )
+            ),
+            _RevisionNumber,
         )
     }
 
     async def answers(n: int) -> dict[str, object]:
         return {
-            row["criterion_code"]: msgspec.json.decode(row["value"])
-            for row in await _answers(rows[n]["id"])
+            row.criterion_code: msgspec.json.decode(row.value) for row in await _answers(ids[n])
         }
 
     async def facts(n: int) -> list[EvidenceFact]:
-        return [_fact(row) for row in await evidence_rows(rows[n]["id"])]
+        return [_fact(row) for row in await evidence_rows(ids[n])]
 
     added, removed = rules.diff_evidence(await facts(number - 1), await facts(number))
     return RevisionDiff(
@@ -690,11 +704,11 @@ async def return_for_changes(revision_id: uuid.UUID, reason: str, actor: Actor) 
     Runs inside the caller's write transaction: the decision record says why, and the next
     revision starts as a draft copy, as after any request for changes.
     """
-    revision = await Revision.select().where(Revision.id == revision_id).first()
+    revision = await fetch_one(Revision.select().where(Revision.id == revision_id), RevisionRecord)
     if revision is None:
         raise NotFound(f"no revision {revision_id}")
-    status = rules.transition(RevisionStatus(revision["status"]), RevisionAction.return_for_changes)
-    decided = msgspec.json.decode(revision["decision"] or "null", type=DecisionOut | None)
+    status = rules.transition(revision.status, RevisionAction.return_for_changes)
+    decided = msgspec.json.decode(revision.decision or "null", type=DecisionOut | None)
     record = DecisionOut(
         outcome="changes_requested",
         reasons=[
@@ -717,7 +731,7 @@ async def return_for_changes(revision_id: uuid.UUID, reason: str, actor: Actor) 
     await audit.record(
         actor,
         AuditTag.revision_returned,
-        f"dossier:{revision['dossier']}",
-        {"revision": revision["number"], "reason": reason},
+        f"dossier:{revision.dossier}",
+        {"revision": revision.number, "reason": reason},
     )
-    await start_next_revision(actor, await load_current(revision["dossier"]))
+    await start_next_revision(actor, await load_current(revision.dossier))

@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
 from registry.db import read_transaction
 from registry.domain import feedback as words
 from registry.domain.criteria import applicable_criteria
-from registry.domain.criteria_document import CriteriaSetDocument, Criterion, ProductProfile
-from registry.domain.dossier import RevisionStatus
-from registry.domain.identity import Principal, Role
+from registry.domain.criteria_document import CriteriaSetDocument, Criterion
+from registry.domain.dossier import RevisionStatus, decode_frozen
+from registry.domain.identity import Principal
 from registry.domain.review import SlotStatus
 from registry.errors import Conflict, NotFound
-from registry.services import criteria, progress
+from registry.records import (
+    ModerationCaseRecord,
+    Record,
+    ReviewScoreRecord,
+    RevisionRecord,
+    fetch,
+    fetch_one,
+)
+from registry.services import access, criteria, progress
 from registry.tables import Dossier, ModerationCase, ReviewScore, ReviewSlot, Revision
 from schemas.feedback import (
     Change,
@@ -37,6 +44,15 @@ DECIDED = frozenset(
 )
 
 
+class Judged(msgspec.Struct, frozen=True):
+    """One criterion's result in a review, or in the moderator's final scores."""
+
+    gate_pass: bool | None = None
+    score: int | None = None
+    not_applicable: bool = False
+    rationale: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class _Said:
     """One review (or the moderation) as feedback shows it: label, words, scores by code."""
@@ -44,7 +60,23 @@ class _Said:
     label: str
     recommendation: str
     summary: str
-    scores: dict[str, dict[str, Any]]
+    scores: dict[str, Judged]
+
+
+class _SlotSaid(Record, frozen=True):
+    id: uuid.UUID
+    recommendation: str | None
+    summary: str | None
+
+
+class _Owner(Record, frozen=True):
+    organisation: uuid.UUID
+
+
+class _RevisionState(Record, frozen=True):
+    id: uuid.UUID
+    status: RevisionStatus
+    submitted_at: int | None
 
 
 async def revision_feedback(principal: Principal, dossier_id: str, number: int) -> FeedbackOut:
@@ -53,61 +85,63 @@ async def revision_feedback(principal: Principal, dossier_id: str, number: int) 
         key = uuid.UUID(dossier_id)
     except ValueError as e:
         raise NotFound(f"no dossier {dossier_id!r}") from e
-    dossier = await Dossier.select(Dossier.organisation).where(Dossier.id == key).first()
-    own = dossier is not None and str(dossier["organisation"]) == principal.organisation_id
-    if dossier is None or not (own or principal.has_role(Role.admin)):
+    dossier = await fetch_one(Dossier.select(Dossier.organisation).where(Dossier.id == key), _Owner)
+    if dossier is None or not access.may_ask_for_feedback(principal, dossier.organisation):
         raise NotFound(f"no dossier {dossier_id!r}")
-    revision = (
-        await Revision.select(Revision.id, Revision.status, Revision.submitted_at)
-        .where(Revision.natural_key == f"{key}:{number}")
-        .first()
+    revision = await fetch_one(
+        Revision.select(Revision.id, Revision.status, Revision.submitted_at).where(
+            Revision.natural_key == f"{key}:{number}"
+        ),
+        _RevisionState,
     )
-    # Admins see what was submitted, never a supplier's draft (as with dossiers themselves).
-    if revision is None or not (own or revision["submitted_at"] is not None):
+    if revision is None or not access.may_read_feedback(
+        principal, dossier.organisation, submitted_at=revision.submitted_at
+    ):
         raise NotFound(f"dossier {dossier_id} has no revision {number}")
-    if RevisionStatus(revision["status"]) not in DECIDED:
-        shown = await progress.revision_progress(revision["id"])
+    if revision.status not in DECIDED:
+        shown = await progress.revision_progress(revision.id)
         raise Conflict(
-            f"revision {number} is {revision['status']}: feedback comes once it is decided. "
+            f"revision {number} is {revision.status.value}: feedback comes once it is decided. "
             f"{shown.next_step}"
         )
-    return await feedback_for(revision["id"])
+    return await feedback_for(revision.id)
 
 
 async def feedback_for(revision_id: uuid.UUID) -> FeedbackOut:
     """The feedback of a decided revision (callers check who may read it)."""
     async with read_transaction():
-        revision = await Revision.select().where(Revision.id == revision_id).first()
-        if revision is None or revision["decision"] is None or revision["frozen"] is None:
+        revision = await fetch_one(
+            Revision.select().where(Revision.id == revision_id), RevisionRecord
+        )
+        if revision is None or revision.decision is None or revision.frozen is None:
             raise NotFound(f"revision {revision_id} has no decision")
         said = await _reviews(revision_id)
-        case = (
-            await ModerationCase.select()
-            .where((ModerationCase.revision == revision_id) & (ModerationCase.status == "decided"))
-            .first()
+        case = await fetch_one(
+            ModerationCase.select().where(
+                (ModerationCase.revision == revision_id) & (ModerationCase.status == "decided")
+            ),
+            ModerationCaseRecord,
         )
-    decision = msgspec.json.decode(revision["decision"], type=DecisionOut)
-    frozen = msgspec.json.decode(revision["frozen"])
-    ref = criteria.criteria_ref(frozen["criteria_set"]["key"], frozen["criteria_set"]["version"])
-    document, _ = await criteria.document_by_ref(ref)
-    profile = msgspec.convert(frozen["product"]["profile"], ProductProfile)
-    applicable = applicable_criteria(document, profile)
+    decision = msgspec.json.decode(revision.decision, type=DecisionOut)
+    frozen = decode_frozen(revision.frozen)
+    document, _ = await criteria.document_by_ref(frozen.criteria_set.ref)
+    applicable = applicable_criteria(document, frozen.product.profile)
     if case is not None:
         said.append(
             _Said(
                 label=words.MODERATOR,
-                recommendation=case["recommendation"] or "",
-                summary=case["summary"] or "",
-                scores=msgspec.json.decode(case["final_scores"] or "{}"),
+                recommendation=case.recommendation or "",
+                summary=case.summary or "",
+                scores=msgspec.json.decode(case.final_scores or "{}", type=dict[str, Judged]),
             )
         )
     deciding = _deciding_scores(said, moderated=case is not None)
     shown = await progress.revision_progress(revision_id)
     return FeedbackOut(
-        dossier_id=str(revision["dossier"]),
-        revision=revision["number"],
+        dossier_id=str(revision.dossier),
+        revision=revision.number,
         outcome=decision.outcome,  # type: ignore[arg-type]  # a stored decision is never moderation
-        decided_at=revision["decided_at"],
+        decided_at=revision.decided_at,
         moderated=case is not None,
         reasons=decision.reasons,
         sections=_sections(document, applicable, decision),
@@ -121,40 +155,46 @@ async def feedback_for(revision_id: uuid.UUID) -> FeedbackOut:
 
 
 async def _reviews(revision_id: uuid.UUID) -> list[_Said]:
-    slots = (
-        await ReviewSlot.select(
-            ReviewSlot.id, ReviewSlot.recommendation, ReviewSlot.summary, ReviewSlot.submitted_at
-        )
+    slots = await fetch(
+        ReviewSlot.select(ReviewSlot.id, ReviewSlot.recommendation, ReviewSlot.summary)
         .where(
             (ReviewSlot.revision == revision_id) & (ReviewSlot.status == SlotStatus.submitted.value)
         )
-        .order_by(ReviewSlot.submitted_at, ReviewSlot.natural_key)
+        .order_by(ReviewSlot.submitted_at, ReviewSlot.natural_key),
+        _SlotSaid,
     )
     said = []
     for position, slot in enumerate(slots, start=1):
-        rows = await ReviewScore.select().where(ReviewScore.slot == slot["id"])
+        rows = await fetch(
+            ReviewScore.select().where(ReviewScore.slot == slot.id), ReviewScoreRecord
+        )
         said.append(
             _Said(
                 label=words.reviewer_label(position),
-                recommendation=slot["recommendation"] or "",
-                summary=slot["summary"] or "",
-                scores={row["criterion_code"]: row for row in rows},
+                recommendation=slot.recommendation or "",
+                summary=slot.summary or "",
+                scores={
+                    row.criterion_code: Judged(
+                        row.gate_pass, row.score, row.not_applicable, row.rationale
+                    )
+                    for row in rows
+                },
             )
         )
     return said
 
 
-def _deciding_scores(said: list[_Said], *, moderated: bool) -> dict[str, dict[str, Any]]:
+def _deciding_scores(said: list[_Said], *, moderated: bool) -> dict[str, Judged]:
     # Moderated: the moderator's final scores decided. Otherwise the reviews agreed on every gate
     # and were within tolerance on every section; the lowest score of each criterion is shown as
     # what lost points, so that nothing a reviewer marked down goes unmentioned.
     if moderated:
         return said[-1].scores
-    deciding: dict[str, dict[str, Any]] = {}
+    deciding: dict[str, Judged] = {}
     for review in said:
         for code, score in review.scores.items():
             kept = deciding.get(code)
-            if kept is None or (score.get("score") or 0) < (kept.get("score") or 0):
+            if kept is None or (score.score or 0) < (kept.score or 0):
                 deciding[code] = score
     return deciding
 
@@ -180,13 +220,13 @@ def _sections(
     return results
 
 
-def _gate_result(score: dict[str, Any] | None) -> str:
-    if score is None or score.get("not_applicable"):
+def _gate_result(score: Judged | None) -> str:
+    if score is None or score.not_applicable:
         return "not_applicable"
-    return "pass" if score.get("gate_pass") else "fail"
+    return "pass" if score.gate_pass else "fail"
 
 
-def _gates(applicable: list[Criterion], deciding: dict[str, dict[str, Any]]) -> list[GateResult]:
+def _gates(applicable: list[Criterion], deciding: dict[str, Judged]) -> list[GateResult]:
     return [
         GateResult(code=c.code, title=c.title, result=_gate_result(deciding.get(c.code)))  # type: ignore[arg-type]
         for c in applicable
@@ -202,7 +242,7 @@ def _review_out(said: _Said, applicable: list[Criterion]) -> ReviewFeedback:
         comments=[
             Comment(code=c.code, title=c.title, text=text)
             for c in applicable
-            if (text := str(said.scores.get(c.code, {}).get("rationale") or "").strip())
+            if (text := said.scores[c.code].rationale.strip() if c.code in said.scores else "")
         ],
     )
 
@@ -211,14 +251,14 @@ def _changes(
     document: CriteriaSetDocument,
     applicable: list[Criterion],
     decision: DecisionOut,
-    deciding: dict[str, dict[str, Any]],
+    deciding: dict[str, Judged],
     said: list[_Said],
 ) -> list[Change]:
     titles = {c.code: c.title for c in applicable}
     comments: dict[str, list[str]] = {}
     for review in said:
         for code, score in review.scores.items():
-            text = str(score.get("rationale") or "").strip()
+            text = score.rationale.strip()
             if text:
                 comments.setdefault(code, []).append(f"{review.label}: {text}")
     below = set(decision.sections_below_threshold)
@@ -228,7 +268,7 @@ def _changes(
             continue
         lost = []
         for c in section.criteria:
-            points = deciding.get(c.code, {}).get("score")
+            points = deciding[c.code].score if c.code in deciding else None
             scored = c.code in titles and c.mode == "scored"
             if scored and points is not None and c.max_score is not None and points < c.max_score:
                 lost.append(words.Lost(c.code, c.title, points, c.max_score, c.weight or 1))

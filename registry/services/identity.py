@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+
+import msgspec
 
 from registry import clock
 from registry.db import write_transaction
@@ -20,6 +21,14 @@ from registry.domain.identity import (
     token_hash,
 )
 from registry.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from registry.records import (
+    ApiTokenRecord,
+    OrganisationRecord,
+    Record,
+    UserRecord,
+    fetch,
+    fetch_one,
+)
 from registry.services import audit
 from registry.services.audit import Actor
 from registry.services.paging import decode_time_id_cursor, encode_time_id_cursor
@@ -48,38 +57,37 @@ def _parse_id(value: str, what: str) -> uuid.UUID:
         raise NotFound(f"no {what} {value!r}") from e
 
 
-def _organisation_out(row: dict[str, Any]) -> OrganisationOut:
+def _organisation_out(row: OrganisationRecord) -> OrganisationOut:
     return OrganisationOut(
-        id=str(row["id"]),
-        name=row["name"],
-        kind=OrganisationKind(row["kind"]),
-        created_at=row["created_at"],
+        id=str(row.id),
+        name=row.name,
+        kind=row.kind,
+        created_at=row.created_at,
     )
 
 
-def _user_out(row: dict[str, Any]) -> UserOut:
-    organisation = row["organisation"]
+def _user_out(row: UserRecord) -> UserOut:
     return UserOut(
-        id=str(row["id"]),
-        email=row["email"],
-        name=row["name"],
-        role=Role(row["role"]),
-        organisation_id=str(organisation) if organisation else None,
-        active=bool(row["active"]),
-        created_at=row["created_at"],
+        id=str(row.id),
+        email=row.email,
+        name=row.name,
+        role=row.role,
+        organisation_id=str(row.organisation) if row.organisation else None,
+        active=row.active,
+        created_at=row.created_at,
     )
 
 
-def _token_out(row: dict[str, Any]) -> TokenOut:
+def _token_out(row: ApiTokenRecord) -> TokenOut:
     return TokenOut(
-        id=str(row["id"]),
-        user_id=str(row["user"]),
-        label=row["label"],
-        prefix=row["display_prefix"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        revoked_at=row["revoked_at"],
-        last_used_at=row["last_used_at"],
+        id=str(row.id),
+        user_id=str(row.user),
+        label=row.label,
+        prefix=row.display_prefix,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        last_used_at=row.last_used_at,
     )
 
 
@@ -88,17 +96,16 @@ async def create_organisation(actor: Actor, request: OrganisationCreate) -> Orga
     async with write_transaction():
         if await Organisation.exists().where(Organisation.name == request.name):
             raise Conflict(f"an organisation named {request.name!r} already exists", field="name")
-        row: dict[str, Any] = {
-            "id": uuid.uuid4(),
-            "name": request.name,
-            "kind": request.kind.value,
-            "created_at": clock.now(),
-        }
-        await Organisation.insert(Organisation(**row))
+        row = OrganisationRecord(
+            id=uuid.uuid4(), name=request.name, kind=request.kind, created_at=clock.now()
+        )
+        await Organisation.insert(
+            Organisation(id=row.id, name=row.name, kind=row.kind.value, created_at=row.created_at)
+        )
         await audit.record(
             actor,
             AuditTag.organisation_created,
-            f"organisation:{row['id']}",
+            f"organisation:{row.id}",
             {"name": request.name, "kind": request.kind.value},
         )
     return _organisation_out(row)
@@ -109,7 +116,7 @@ async def get_organisation(principal: Principal, organisation_id: str) -> Organi
     key = _parse_id(organisation_id, "organisation")
     if not principal.has_role(Role.admin) and principal.organisation_id != str(key):
         raise NotFound(f"no organisation {organisation_id!r}")
-    row = await Organisation.select().where(Organisation.id == key).first()
+    row = await fetch_one(Organisation.select().where(Organisation.id == key), OrganisationRecord)
     if row is None:
         raise NotFound(f"no organisation {organisation_id!r}")
     return _organisation_out(row)
@@ -124,7 +131,7 @@ async def list_organisations(cursor: str | None, limit: int) -> OrganisationPage
             (Organisation.created_at > t)
             | ((Organisation.created_at == t) & (Organisation.id > key))
         )
-    rows = await query.limit(limit + 1)
+    rows = await fetch(query.limit(limit + 1), OrganisationRecord)
     items = [_organisation_out(row) for row in rows[:limit]]
     next_cursor = (
         encode_time_id_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
@@ -132,15 +139,21 @@ async def list_organisations(cursor: str | None, limit: int) -> OrganisationPage
     return OrganisationPage(items=items, next_cursor=next_cursor)
 
 
+class _OrganisationKind(Record, frozen=True):
+    kind: OrganisationKind
+
+
 async def _organisation_kind(organisation_id: str) -> OrganisationKind:
     try:
         key = uuid.UUID(organisation_id)
     except ValueError as e:
         raise InvalidInput("organisation_id is not an id", field="organisation_id") from e
-    row = await Organisation.select(Organisation.kind).where(Organisation.id == key).first()
+    row = await fetch_one(
+        Organisation.select(Organisation.kind).where(Organisation.id == key), _OrganisationKind
+    )
     if row is None:
         raise InvalidInput(f"no organisation {organisation_id!r}", field="organisation_id")
-    return OrganisationKind(row["kind"])
+    return row.kind
 
 
 async def create_user(actor: Actor, request: UserCreate) -> UserOut:
@@ -162,28 +175,38 @@ async def create_user(actor: Actor, request: UserCreate) -> UserOut:
             )
         if await User.exists().where(User.email == request.email.lower()):
             raise Conflict(f"a user with email {request.email!r} already exists", field="email")
-        row: dict[str, Any] = {
-            "id": uuid.uuid4(),
-            "email": request.email.lower(),
-            "name": request.name,
-            "role": request.role.value,
-            "organisation": uuid.UUID(request.organisation_id) if request.organisation_id else None,
-            "active": True,
-            "created_at": clock.now(),
-        }
-        await User.insert(User(**row))
+        row = UserRecord(
+            id=uuid.uuid4(),
+            email=request.email.lower(),
+            name=request.name,
+            role=request.role,
+            organisation=uuid.UUID(request.organisation_id) if request.organisation_id else None,
+            active=True,
+            created_at=clock.now(),
+        )
+        await User.insert(
+            User(
+                id=row.id,
+                email=row.email,
+                name=row.name,
+                role=row.role.value,
+                organisation=row.organisation,
+                active=row.active,
+                created_at=row.created_at,
+            )
+        )
         await audit.record(
             actor,
             AuditTag.user_created,
-            f"user:{row['id']}",
+            f"user:{row.id}",
             {"role": request.role.value, "organisation": request.organisation_id},
         )
     return _user_out(row)
 
 
-async def _user_row(user_id: str) -> dict[str, Any]:
+async def _user_row(user_id: str) -> UserRecord:
     key = _parse_id(user_id, "user")
-    row = await User.select().where(User.id == key).first()
+    row = await fetch_one(User.select().where(User.id == key), UserRecord)
     if row is None:
         raise NotFound(f"no user {user_id!r}")
     return row
@@ -193,11 +216,11 @@ async def set_user_active(actor: Actor, user_id: str, active: bool) -> UserOut:
     """Deactivate or reactivate a user; tokens are checked against this on every request."""
     async with write_transaction():
         row = await _user_row(user_id)
-        if bool(row["active"]) != active:
-            await User.update({User.active: active}).where(User.id == row["id"])
+        if row.active != active:
+            await User.update({User.active: active}).where(User.id == row.id)
             tag = AuditTag.user_reactivated if active else AuditTag.user_deactivated
-            await audit.record(actor, tag, f"user:{row['id']}", {})
-            row["active"] = active
+            await audit.record(actor, tag, f"user:{row.id}", {})
+            row = msgspec.structs.replace(row, active=active)
     return _user_out(row)
 
 
@@ -207,26 +230,26 @@ async def create_token(actor: Actor, user_id: str, request: TokenCreate) -> Toke
     secret = new_token()
     async with write_transaction():
         user = await _user_row(user_id)
-        if not user["active"]:
+        if not user.active:
             raise Conflict(f"user {user_id!r} is deactivated", field="user_id")
         now = clock.now()
-        row: dict[str, Any] = {
-            "id": uuid.uuid4(),
-            "user": user["id"],
-            "label": request.label,
-            "display_prefix": token_display_prefix(secret),
-            "token_hash": token_hash(secret),
-            "created_at": now,
-            "expires_at": now + days * DAY,
-            "revoked_at": None,
-            "last_used_at": None,
-        }
-        await ApiToken.insert(ApiToken(**row))
+        row = ApiTokenRecord(
+            id=uuid.uuid4(),
+            user=user.id,
+            label=request.label,
+            display_prefix=token_display_prefix(secret),
+            token_hash=token_hash(secret),
+            created_at=now,
+            expires_at=now + days * DAY,
+            revoked_at=None,
+            last_used_at=None,
+        )
+        await ApiToken.insert(ApiToken(**msgspec.structs.asdict(row)))
         await audit.record(
             actor,
             AuditTag.token_created,
-            f"token:{row['id']}",
-            {"user": str(user["id"]), "label": request.label, "expires_at": row["expires_at"]},
+            f"token:{row.id}",
+            {"user": str(user.id), "label": request.label, "expires_at": row.expires_at},
         )
     return TokenCreated(token=secret, details=_token_out(row))
 
@@ -234,10 +257,11 @@ async def create_token(actor: Actor, user_id: str, request: TokenCreate) -> Toke
 async def list_tokens(user_id: str) -> TokenList:
     """A user's tokens, newest first, without secrets."""
     user = await _user_row(user_id)
-    rows = (
-        await ApiToken.select()
-        .where(ApiToken.user == user["id"])
-        .order_by(ApiToken.created_at, ascending=False)
+    rows = await fetch(
+        ApiToken.select()
+        .where(ApiToken.user == user.id)
+        .order_by(ApiToken.created_at, ascending=False),
+        ApiTokenRecord,
     )
     return TokenList(items=[_token_out(row) for row in rows])
 
@@ -246,16 +270,27 @@ async def revoke_token(actor: Actor, token_id: str) -> TokenOut:
     """Revoke a token from now on; revoking twice keeps the first revocation time."""
     key = _parse_id(token_id, "token")
     async with write_transaction():
-        row = await ApiToken.select().where(ApiToken.id == key).first()
+        row = await fetch_one(ApiToken.select().where(ApiToken.id == key), ApiTokenRecord)
         if row is None:
             raise NotFound(f"no token {token_id!r}")
-        if row["revoked_at"] is None:
-            row["revoked_at"] = clock.now()
-            await ApiToken.update({ApiToken.revoked_at: row["revoked_at"]}).where(
-                ApiToken.id == key
-            )
+        if row.revoked_at is None:
+            row = msgspec.structs.replace(row, revoked_at=clock.now())
+            await ApiToken.update({ApiToken.revoked_at: row.revoked_at}).where(ApiToken.id == key)
             await audit.record(actor, AuditTag.token_revoked, f"token:{key}", {})
     return _token_out(row)
+
+
+class _TokenHolder(Record, frozen=True):
+    """A token joined to the user it speaks for: what authentication reads."""
+
+    id: uuid.UUID
+    expires_at: int | None
+    revoked_at: int | None
+    last_used_at: int | None
+    user_id: uuid.UUID
+    role: Role
+    active: bool
+    organisation_id: uuid.UUID | None
 
 
 async def authenticate(authorization: str | None) -> Principal:
@@ -266,8 +301,8 @@ async def authenticate(authorization: str | None) -> Principal:
     credential = credential.strip()
     if scheme.lower() != "bearer" or not looks_like_token(credential):
         raise Unauthenticated("the Authorization header must be 'Bearer mkr_…'")
-    row = (
-        await ApiToken.select(
+    row = await fetch_one(
+        ApiToken.select(
             ApiToken.id,
             ApiToken.expires_at,
             ApiToken.revoked_at,
@@ -276,26 +311,24 @@ async def authenticate(authorization: str | None) -> Principal:
             ApiToken.user.role.as_alias("role"),
             ApiToken.user.active.as_alias("active"),
             ApiToken.user.organisation.as_alias("organisation_id"),
-        )
-        .where(ApiToken.token_hash == token_hash(credential))
-        .first()
+        ).where(ApiToken.token_hash == token_hash(credential)),
+        _TokenHolder,
     )
     now = clock.now()
     # One message for every kind of dead token: the caller learns nothing about which it was.
     if (
         row is None
-        or row["revoked_at"] is not None
-        or (row["expires_at"] is not None and row["expires_at"] <= now)
-        or not row["active"]
+        or row.revoked_at is not None
+        or (row.expires_at is not None and row.expires_at <= now)
+        or not row.active
     ):
         raise Unauthenticated("the API token is unknown, expired or revoked")
-    await _touch(row["id"], row["last_used_at"], now)
-    organisation = row["organisation_id"]
+    await _touch(row.id, row.last_used_at, now)
     return Principal(
-        user_id=str(row["user_id"]),
-        role=Role(row["role"]),
-        organisation_id=str(organisation) if organisation else None,
-        token_id=str(row["id"]),
+        user_id=str(row.user_id),
+        role=row.role,
+        organisation_id=str(row.organisation_id) if row.organisation_id else None,
+        token_id=str(row.id),
     )
 
 
@@ -310,8 +343,10 @@ async def me(principal: Principal) -> Me:
     """The caller's user record, effective roles and organisation."""
     user = await _user_row(principal.user_id)
     organisation = None
-    if user["organisation"]:
-        row = await Organisation.select().where(Organisation.id == user["organisation"]).first()
+    if user.organisation:
+        row = await fetch_one(
+            Organisation.select().where(Organisation.id == user.organisation), OrganisationRecord
+        )
         organisation = _organisation_out(row) if row else None
     return Me(
         user=_user_out(user),
@@ -331,9 +366,13 @@ async def bootstrap_admin(email: str, name: str) -> TokenCreated | None:
         return await create_token(audit.SYSTEM, user.id, TokenCreate(label="bootstrap"))
 
 
+class _UserId(Record, frozen=True):
+    id: uuid.UUID
+
+
 async def create_token_for_email(email: str, request: TokenCreate) -> TokenCreated:
     """Operator path (CLI): issue a token for the user with ``email``."""
-    row = await User.select(User.id).where(User.email == email.lower()).first()
+    row = await fetch_one(User.select(User.id).where(User.email == email.lower()), _UserId)
     if row is None:
         raise LookupError(f"no user with email {email!r}")
-    return await create_token(audit.Actor("cli"), str(row["id"]), request)
+    return await create_token(audit.Actor("cli"), str(row.id), request)

@@ -27,14 +27,16 @@ import anyio
 import msgspec
 
 from registry import clock
+from registry.blobs import blob_store
 from registry.db import is_postgres, read_transaction, write_transaction
 from registry.domain import statement
 from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_json
-from registry.domain.certificate import CertificateStatus, StatusAction, transition, valid_until
+from registry.domain.certificate import CertificateStatus, Reason, StatusAction, valid_until
 from registry.domain.certificate_id import new_certificate_id
 from registry.domain.criteria import applicable_criteria
-from registry.domain.dossier import EvidenceFact, RevisionStatus
+from registry.domain.criteria_document import CriteriaSetDocument, ProductProfile
+from registry.domain.dossier import FrozenRevision, RevisionStatus, decode_frozen
 from registry.domain.issuance import (
     IssuanceFacts,
     IssuanceState,
@@ -43,9 +45,17 @@ from registry.domain.issuance import (
     still_held,
 )
 from registry.errors import CannotCertify, Conflict, NotFound, RegistryError, Unavailable
-from registry.services import answer_cache, audit, criteria, dossiers, keys, progress
+from registry.records import (
+    CertificateRecord,
+    DossierRecord,
+    IssuanceRecord,
+    Record,
+    RevisionRecord,
+    fetch,
+    fetch_one,
+)
+from registry.services import audit, certificate_status, criteria, dossiers, keys, progress
 from registry.services.audit import Actor
-from registry.services.evidence import blob_store
 from registry.services.paging import decode_time_id_cursor, encode_time_id_cursor
 from registry.settings import get_settings
 from registry.signing import jws, pades
@@ -59,8 +69,8 @@ from registry.tables import (
     Revision,
 )
 from reports import CertificateView, SectionOutcome, render_certificate
-from schemas.criteria import CriteriaSetDocument, ProductProfile
 from schemas.issuance import IssuanceItem, IssuanceList
+from schemas.review import DecisionOut
 
 log = logging.getLogger("registry.issuance")
 
@@ -73,15 +83,29 @@ NAME_CAPS = (statement.NAME_CAP, 48, 36, 24)
 class Prepared:
     """Everything issuance computed before touching the database again."""
 
-    row: dict[str, Any]
+    certificate: CertificateRecord
     pdf: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class _Approved:
+    """An approved revision with what its certificate names: frozen content and supplier."""
+
+    revision: RevisionRecord
+    frozen: FrozenRevision
+    dossier: DossierRecord
+    supplier: str
+
+
+class _Name(Record, frozen=True):
+    name: str
+
+
 def _section_outcomes(
-    document: CriteriaSetDocument, decision: dict[str, Any], applicable: set[str]
+    document: CriteriaSetDocument, decision: DecisionOut | None, applicable: set[str]
 ) -> list[SectionOutcome]:
-    percentages = decision.get("section_percentages", {})
-    failed = set(decision.get("failed_gates", []))
+    percentages = decision.section_percentages if decision else {}
+    failed = set(decision.failed_gates if decision else [])
     outcomes = []
     for section in document.sections:
         codes = [c.code for c in section.criteria if c.code in applicable]
@@ -101,80 +125,75 @@ def _section_outcomes(
     return outcomes
 
 
-def _scope(profile: dict[str, Any]) -> tuple[list[str], list[str]]:
-    population = ["Patients and the public"] if profile.get("patient_facing") else []
+def _scope(profile: ProductProfile) -> tuple[list[str], list[str]]:
+    population = ["Patients and the public"] if profile.patient_facing else []
     population.append("Health and care staff")
     settings = ["Health and care settings in England"]
-    if profile.get("integrates_with_clinical_systems"):
+    if profile.integrates_with_clinical_systems:
         settings.append("Connected to clinical record systems")
     return population, settings
 
 
-async def _load(revision_id: uuid.UUID) -> dict[str, Any]:
+async def _load(revision_id: uuid.UUID) -> _Approved:
     async with read_transaction():
-        return await _load_rows(revision_id)
-
-
-async def _load_rows(revision_id: uuid.UUID) -> dict[str, Any]:
-    revision = await Revision.select().where(Revision.id == revision_id).first()
-    if revision is None or revision["status"] != RevisionStatus.approved.value:
-        raise Conflict("only an approved revision gets a certificate")
-    dossier = await Dossier.select().where(Dossier.id == revision["dossier"]).first()
-    if dossier is None:
-        raise NotFound("the approved revision's dossier is missing")
-    supplier = (
-        await Organisation.select(Organisation.name)
-        .where(Organisation.id == dossier["organisation"])
-        .first()
+        revision = await fetch_one(
+            Revision.select().where(Revision.id == revision_id), RevisionRecord
+        )
+        if (
+            revision is None
+            or revision.status is not RevisionStatus.approved
+            or revision.frozen is None
+            or revision.digest is None
+        ):
+            raise Conflict("only an approved revision gets a certificate")
+        dossier = await fetch_one(
+            Dossier.select().where(Dossier.id == revision.dossier), DossierRecord
+        )
+        if dossier is None:
+            raise NotFound("the approved revision's dossier is missing")
+        supplier = await fetch_one(
+            Organisation.select(Organisation.name).where(Organisation.id == dossier.organisation),
+            _Name,
+        )
+    return _Approved(
+        revision, decode_frozen(revision.frozen), dossier, supplier.name if supplier else ""
     )
-    return {
-        "revision": revision,
-        "dossier": dossier,
-        "supplier": supplier["name"] if supplier else "",
-    }
 
 
 async def prepare(revision_id: uuid.UUID, key: KeyRecord, now: int) -> Prepared:
     """Sign, render, PAdES-sign and store the PDF; nothing is written to the database here."""
-    loaded = await _load(revision_id)
-    revision, dossier = loaded["revision"], loaded["dossier"]
-    frozen = msgspec.json.decode(revision["frozen"])
-    decision = msgspec.json.decode(revision["decision"] or "{}")
-    ref = criteria.criteria_ref(frozen["criteria_set"]["key"], frozen["criteria_set"]["version"])
+    approved = await _load(revision_id)
+    revision, frozen, dossier = approved.revision, approved.frozen, approved.dossier
+    decision = msgspec.json.decode(revision.decision or "null", type=DecisionOut | None)
+    ref = frozen.criteria_set.ref
     document, criteria_sha256 = await criteria.document_by_ref(ref)
-    profile = msgspec.convert(frozen["product"]["profile"], ProductProfile)
+    profile = frozen.product.profile
     applicable = applicable_criteria(document, profile)
     gate_codes = [c.code for c in applicable if c.mode == "gate"]
-    evidence = [
-        EvidenceFact(
-            sha256=e["sha256"],
-            document_type=e["document_type"],
-            criteria=tuple(e["criteria"]),
-            expires_on=e["expires_on"],
-            issued_on=e.get("issued_on"),
-        )
-        for e in frozen["evidence"]
-    ]
     validity_days = min(
         document.review_policy.default_validity_days, get_settings().certificate_validity_days
     )
     until, _ = valid_until(
-        issued_at=now, validity_days=validity_days, evidence=evidence, gate_codes=gate_codes
+        issued_at=now,
+        validity_days=validity_days,
+        evidence=[e.fact() for e in frozen.evidence],
+        gate_codes=gate_codes,
     )
     certificate_id = new_certificate_id()
-    product = frozen["product"]
+    product = frozen.product
+    digest_of_revision = revision.digest or ""  # _load refuses a revision without one
     base = get_settings().base_url
     token = url = ""
     for cap in NAME_CAPS:
         claims = statement.build_claims(
             issuer=keys.ISSUER,
             certificate_id=certificate_id,
-            product_name=statement.capped(product["name"], cap),
-            product_version=frozen["product_version"],
-            supplier_name=statement.capped(loaded["supplier"], cap),
+            product_name=statement.capped(product.name, cap),
+            product_version=frozen.product_version,
+            supplier_name=statement.capped(approved.supplier, cap),
             criteria_set_ref=ref,
             criteria_set_sha256_hex=criteria_sha256,
-            dossier_sha256_hex=revision["digest"],
+            dossier_sha256_hex=digest_of_revision,
             issued_at=now,
             valid_until=until,
         )
@@ -184,13 +203,13 @@ async def prepare(revision_id: uuid.UUID, key: KeyRecord, now: int) -> Prepared:
             break
     statement.check_fits_qr(url)  # still too large with the tightest caps: fail loudly
     sections = _section_outcomes(document, decision, {c.code for c in applicable})
-    population, settings_lines = _scope(product["profile"])
+    population, settings_lines = _scope(profile)
     view = CertificateView(
         certificate_id=certificate_id,
-        product_name=product["name"],
-        product_version=frozen["product_version"],
-        supplier_name=loaded["supplier"],
-        intended_purpose=product["intended_purpose"],
+        product_name=product.name,
+        product_version=frozen.product_version,
+        supplier_name=approved.supplier,
+        intended_purpose=product.intended_purpose,
         population=population,
         settings=settings_lines,
         esf_tier=profile.esf_tier,
@@ -205,35 +224,37 @@ async def prepare(revision_id: uuid.UUID, key: KeyRecord, now: int) -> Prepared:
         statement_jws=token,
     )
     pdf = await anyio.to_thread.run_sync(_render_and_sign, view, key, now)
-    digest = blob_store().put(pdf)
-    row = {
-        "id": uuid.uuid4(),
-        "certificate_id": certificate_id,
-        "revision": revision["id"],
-        "dossier": dossier["id"],
-        "product": dossier["product"],
-        "organisation": dossier["organisation"],
-        "product_name": product["name"],
-        "product_version": frozen["product_version"],
-        "supplier_name": loaded["supplier"],
-        "intended_purpose": product["intended_purpose"],
-        "esf_tier": profile.esf_tier,
-        "device_class": profile.medical_device_class,
-        "criteria_set": ref,
-        "criteria_sha256": criteria_sha256,
-        "dossier_sha256": revision["digest"],
-        "outcomes": canonical_json([list(s) for s in sections]).decode(),
-        "issued_at": now,
-        "valid_until": until,
-        "kid": key.kid,
-        "statement": token,
-        "pdf_sha256": digest,
-        "status": CertificateStatus.valid.value,
-        "search_text": " ".join(
-            [product["name"], loaded["supplier"], product["intended_purpose"]]
-        ).lower(),
-    }
-    return Prepared(row, pdf)
+    digest = await blob_store().put(pdf)
+    certificate = CertificateRecord(
+        id=uuid.uuid4(),
+        certificate_id=certificate_id,
+        revision=revision.id,
+        dossier=dossier.id,
+        product=dossier.product,
+        organisation=dossier.organisation,
+        product_name=product.name,
+        product_version=frozen.product_version,
+        supplier_name=approved.supplier,
+        intended_purpose=product.intended_purpose,
+        esf_tier=profile.esf_tier,
+        device_class=profile.medical_device_class,
+        criteria_set=ref,
+        criteria_sha256=criteria_sha256,
+        dossier_sha256=digest_of_revision,
+        outcomes=canonical_json([list(s) for s in sections]).decode(),
+        issued_at=now,
+        valid_until=until,
+        kid=key.kid,
+        statement=token,
+        pdf_sha256=digest,
+        status=CertificateStatus.valid,
+        status_reason=None,
+        status_note=None,
+        status_changed_at=None,
+        superseded_by=None,
+        search_text=" ".join([product.name, approved.supplier, product.intended_purpose]).lower(),
+    )
+    return Prepared(certificate, pdf)
 
 
 def _render_and_sign(view: CertificateView, key: KeyRecord, now: int) -> bytes:
@@ -274,33 +295,32 @@ class Attempt:
     next_attempt_at: int | None
 
 
-def _facts(row: dict[str, Any]) -> IssuanceFacts:
+def _facts(row: IssuanceRecord) -> IssuanceFacts:
     return IssuanceFacts(
-        state=IssuanceState(row["state"]),
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        lease_until=row["lease_until"],
+        state=row.state,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        lease_until=row.lease_until,
     )
 
 
-def _attempt_of(row: dict[str, Any]) -> Attempt:
+def _attempt_of(row: IssuanceRecord) -> Attempt:
     return Attempt(
-        revision_id=row["revision"],
-        state=IssuanceState(row["state"]),
-        certificate_id=row["certificate_id"],
-        reason=row["reason"],
-        next_attempt_at=row["next_attempt_at"],
+        revision_id=row.revision,
+        state=row.state,
+        certificate_id=row.certificate_id,
+        reason=row.reason,
+        next_attempt_at=row.next_attempt_at,
     )
 
 
-async def _locked(revision_id: uuid.UUID) -> dict[str, Any] | None:
+async def _locked(revision_id: uuid.UUID) -> IssuanceRecord | None:
     # On PostgreSQL the row lock makes a second issuer wait, then see the first one's claim;
     # on SQLite the IMMEDIATE write transaction already excludes every other writer.
     query = Issuance.select().where(Issuance.revision == revision_id)
     if is_postgres():
         query = query.lock_rows("UPDATE")
-    row: dict[str, Any] | None = await query.first()
-    return row
+    return await fetch_one(query, IssuanceRecord)
 
 
 async def open_issuance(revision_id: uuid.UUID, dossier_id: uuid.UUID, now: int) -> Claim:
@@ -330,7 +350,7 @@ async def claim(revision_id: uuid.UUID, *, ignore_backoff: bool = False) -> Clai
         now = clock.now()
         if row is None or not claimable(_facts(row), now, ignore_backoff=ignore_backoff):
             return None
-        attempt_number = row["attempts"] + 1
+        attempt_number = row.attempts + 1
         await Issuance.update(
             {
                 Issuance.state: IssuanceState.issuing.value,
@@ -338,38 +358,31 @@ async def claim(revision_id: uuid.UUID, *, ignore_backoff: bool = False) -> Clai
                 Issuance.lease_until: now + get_settings().issuance_lease_seconds,
                 Issuance.updated_at: now,
             }
-        ).where(Issuance.revision == row["revision"])
+        ).where(Issuance.revision == row.revision)
     return Claim(revision_id, attempt_number)
 
 
 async def current(revision_id: uuid.UUID) -> Attempt | None:
     """Where the issuance of ``revision_id`` stands now (None: the revision has none)."""
-    row = await Issuance.select().where(Issuance.revision == revision_id).first()
+    row = await fetch_one(Issuance.select().where(Issuance.revision == revision_id), IssuanceRecord)
     return _attempt_of(row) if row else None
 
 
 async def commit(prepared: Prepared, claim: Claim, actor: Actor) -> str:
     """One short transaction: the certificate, its events, the predecessor superseded, and the
     issuance marked issued — only while ``claim`` still stands."""
-    row = prepared.row
+    certificate = prepared.certificate
     async with write_transaction():
         issuance = await _locked(claim.revision_id)
         if issuance is None or not still_held(_facts(issuance), claim.attempt):
             raise ClaimLost(f"attempt {claim.attempt} no longer holds this issuance")
-        if await Certificate.exists().where(Certificate.revision == row["revision"]):
+        if await Certificate.exists().where(Certificate.revision == certificate.revision):
             raise ClaimLost("this revision already has a certificate")
-        await Certificate.insert(Certificate(**row))
-        certificate = (
-            await Certificate.select(Certificate.id)
-            .where(Certificate.certificate_id == row["certificate_id"])
-            .first()
-        )
-        if certificate is None:  # just inserted in this transaction
-            raise NotFound("the certificate vanished while being issued")
+        await Certificate.insert(Certificate(**msgspec.structs.asdict(certificate)))
         await CertificateEvent.insert(
             CertificateEvent(
-                certificate=certificate["id"],
-                at=row["issued_at"],
+                certificate=certificate.id,
+                at=certificate.issued_at,
                 action="issued",
                 status=CertificateStatus.valid.value,
                 reason=None,
@@ -380,61 +393,51 @@ async def commit(prepared: Prepared, claim: Claim, actor: Actor) -> str:
         await audit.record(
             actor,
             AuditTag.certificate_issued,
-            f"certificate:{row['certificate_id']}",
-            {"revision": str(row["revision"]), "kid": row["kid"], "pdf_sha256": row["pdf_sha256"]},
+            f"certificate:{certificate.certificate_id}",
+            {
+                "revision": str(certificate.revision),
+                "kid": certificate.kid,
+                "pdf_sha256": certificate.pdf_sha256,
+            },
         )
-        await _supersede_earlier(row, actor)
+        await _supersede_earlier(certificate, actor)
         await Issuance.update(
             {
                 Issuance.state: IssuanceState.issued.value,
-                Issuance.certificate_id: row["certificate_id"],
+                Issuance.certificate_id: certificate.certificate_id,
                 Issuance.reason: None,
                 Issuance.next_attempt_at: None,
                 Issuance.lease_until: None,
                 Issuance.updated_at: clock.now(),
             }
-        ).where(Issuance.revision == issuance["revision"])
-    answer_cache.clear()  # a predecessor's answer changed (superseded)
-    return str(row["certificate_id"])
+        ).where(Issuance.revision == issuance.revision)
+    return certificate.certificate_id
 
 
-async def _supersede_earlier(row: dict[str, Any], actor: Actor) -> None:
-    earlier = await Certificate.select(
-        Certificate.id, Certificate.certificate_id, Certificate.status
-    ).where(
-        (Certificate.product == row["product"])
-        & (Certificate.certificate_id != row["certificate_id"])
-        & Certificate.status.is_in(
-            [CertificateStatus.valid.value, CertificateStatus.suspended.value]
-        )
+async def _supersede_earlier(successor: CertificateRecord, actor: Actor) -> None:
+    """A newer approved assessment of the same product supersedes its live certificates."""
+    earlier = await fetch(
+        Certificate.select().where(
+            (Certificate.product == successor.product)
+            & (Certificate.certificate_id != successor.certificate_id)
+            & Certificate.status.is_in(
+                [CertificateStatus.valid.value, CertificateStatus.suspended.value]
+            )
+        ),
+        CertificateRecord,
     )
     for old in earlier:
-        status = transition(CertificateStatus(old["status"]), StatusAction.supersede)
-        await Certificate.update(
-            {
-                Certificate.status: status.value,
-                Certificate.status_reason: "reassessed",
-                Certificate.status_note: f"Superseded by {row['certificate_id']}.",
-                Certificate.status_changed_at: row["issued_at"],
-                Certificate.superseded_by: row["certificate_id"],
-            }
-        ).where(Certificate.id == old["id"])
-        await CertificateEvent.insert(
-            CertificateEvent(
-                certificate=old["id"],
-                at=row["issued_at"],
-                action="superseded",
-                status=status.value,
-                reason="reassessed",
-                note=f"A newer assessment replaced this certificate: {row['certificate_id']}.",
-                actor=actor.id,
-            )
-        )
-        await audit.record(
-            actor,
-            AuditTag.certificate_superseded,
-            f"certificate:{old['certificate_id']}",
-            {"successor": row["certificate_id"]},
+        await certificate_status.change(
+            old,
+            StatusAction.supersede,
+            reason=Reason.reassessed,
+            note=f"Superseded by {successor.certificate_id}.",
+            event_note=(
+                f"A newer assessment replaced this certificate: {successor.certificate_id}."
+            ),
+            successor=successor.certificate_id,
+            actor=actor,
+            at=successor.issued_at,
         )
 
 
@@ -537,7 +540,7 @@ async def _end_attempt(
                 Issuance.lease_until: None,
                 Issuance.updated_at: clock.now(),
             }
-        ).where(Issuance.revision == row["revision"])
+        ).where(Issuance.revision == row.revision)
         await audit.record(
             audit.SYSTEM,
             tag,
@@ -569,17 +572,28 @@ async def issue_pending(*, ignore_backoff: bool = False) -> list[Attempt]:
     abandoned = (Issuance.state == IssuanceState.issuing.value) & (
         Issuance.lease_until.is_null() | (Issuance.lease_until <= now)
     )
-    rows = (
-        await Issuance.select(Issuance.revision)
+    rows = await fetch(
+        Issuance.select(Issuance.revision)
         .where((pending if ignore_backoff else due) | abandoned)
-        .order_by(Issuance.updated_at)
+        .order_by(Issuance.updated_at),
+        _RevisionOf,
     )
     results = []
     for row in rows:
-        claimed = await claim(row["revision"], ignore_backoff=ignore_backoff)
+        claimed = await claim(row.revision, ignore_backoff=ignore_backoff)
         if claimed is not None:
             results.append(await attempt(claimed))
     return results
+
+
+class _RevisionOf(Record, frozen=True):
+    revision: uuid.UUID
+
+
+class _Listed(IssuanceRecord, frozen=True):
+    number: int
+    product: str | None
+    supplier: str | None
 
 
 async def list_issuances(state: str | None, cursor: str | None, limit: int) -> IssuanceList:
@@ -597,24 +611,20 @@ async def list_issuances(state: str | None, cursor: str | None, limit: int) -> I
         query = query.where(
             (Issuance.updated_at > t) | ((Issuance.updated_at == t) & (Issuance.revision > key))
         )
-    fetched = await query.limit(limit + 1)
+    fetched = await fetch(query.limit(limit + 1), _Listed)
     rows, more = fetched[:limit], len(fetched) > limit
     items = [
         IssuanceItem(
-            dossier_id=str(row["dossier"]),
-            revision=row["number"],
-            product=row["product"] or "",
-            supplier=row["supplier"] or "",
+            dossier_id=str(row.dossier),
+            revision=row.number,
+            product=row.product or "",
+            supplier=row.supplier or "",
             issuance=progress.issuance_out(row),
         )
         for row in rows
     ]
-    last = rows[-1] if rows else None
+    last = rows[-1] if more else None
     return IssuanceList(
         items=items,
-        next_cursor=(
-            encode_time_id_cursor(last["updated_at"], str(last["revision"]))
-            if more and last
-            else None
-        ),
+        next_cursor=encode_time_id_cursor(last.updated_at, str(last.revision)) if last else None,
     )

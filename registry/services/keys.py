@@ -13,6 +13,7 @@ from registry import clock
 from registry.db import write_transaction
 from registry.domain.audit_chain import AuditTag
 from registry.errors import InvalidInput, NotFound, Unavailable
+from registry.records import SigningKeyRecord, fetch, fetch_one
 from registry.services import answer_cache, audit
 from registry.services.audit import Actor
 from registry.settings import get_settings
@@ -37,44 +38,50 @@ def key_files() -> KeyFiles:
     return KeyFiles(get_settings().key_dir)
 
 
-def _record(row: dict[str, Any]) -> KeyRecord:
+def _record(row: SigningKeyRecord) -> KeyRecord:
     return KeyRecord(
-        kid=row["kid"],
-        status=row["status"],
-        not_before=row["not_before"],
-        not_after=row["not_after"],
-        sign_until=row["sign_until"],
-        certificate_pem=row["certificate_pem"],
-        revoked_from=row["revoked_from"],
+        kid=row.kid,
+        status=row.status,
+        not_before=row.not_before,
+        not_after=row.not_after,
+        sign_until=row.sign_until,
+        certificate_pem=row.certificate_pem,
+        revoked_from=row.revoked_from,
     )
 
 
 async def all_keys() -> list[KeyRecord]:
     """Every signing key the registry ever used, oldest first."""
-    rows = await SigningKey.select().order_by(SigningKey.not_before, SigningKey.kid)
+    rows = await fetch(
+        SigningKey.select().order_by(SigningKey.not_before, SigningKey.kid), SigningKeyRecord
+    )
     return [_record(row) for row in rows]
+
+
+async def _key_row(kid: str) -> SigningKeyRecord | None:
+    return await fetch_one(SigningKey.select().where(SigningKey.kid == kid), SigningKeyRecord)
 
 
 async def key_by_kid(kid: str) -> KeyRecord | None:
     """One key's record, or None."""
-    row = await SigningKey.select().where(SigningKey.kid == kid).first()
+    row = await _key_row(kid)
     return _record(row) if row else None
 
 
 async def active_key() -> KeyRecord:
     """The key that signs now; Unavailable when none may (run ``registry keys init``/``rotate``)."""
     now = clock.now()
-    rows = (
-        await SigningKey.select()
+    row = await fetch_one(
+        SigningKey.select()
         .where((SigningKey.status == "active") & (SigningKey.sign_until > now))
-        .order_by(SigningKey.not_before, ascending=False)
-        .limit(1)
+        .order_by(SigningKey.not_before, ascending=False),
+        SigningKeyRecord,
     )
-    if not rows:
+    if row is None:
         raise Unavailable(
             "no signing key may sign now: an administrator must run `registry keys rotate`"
         )
-    return _record(rows[0])
+    return _record(row)
 
 
 async def _insert_new_key(actor: Actor, now: int) -> KeyRecord:
@@ -122,16 +129,17 @@ async def rotate(actor: Actor) -> KeyRecord:
     """Retire the signing key(s) in use and make a new one; what they signed still verifies."""
     now = clock.now()
     async with write_transaction():
-        for row in await SigningKey.select().where(SigningKey.status == "active"):
+        active = SigningKey.select().where(SigningKey.status == "active")
+        for row in await fetch(active, SigningKeyRecord):
             # Retirement stops signing now, so the trust bundle says exactly when it stopped.
             await SigningKey.update(
                 {
                     SigningKey.status: "retired",
-                    SigningKey.sign_until: min(row["sign_until"], now),
+                    SigningKey.sign_until: min(row.sign_until, now),
                     SigningKey.changed_at: now,
                 }
-            ).where(SigningKey.kid == row["kid"])
-            await audit.record(actor, AuditTag.key_retired, f"key:{row['kid']}", {"at": now})
+            ).where(SigningKey.kid == row.kid)
+            await audit.record(actor, AuditTag.key_retired, f"key:{row.kid}", {"at": now})
         record = await _insert_new_key(actor, now)
     answer_cache.clear()
     return record
@@ -141,23 +149,23 @@ async def revoke(actor: Actor, kid: str, revoked_from: int) -> KeyRecord:
     """Mark a key compromised from ``revoked_from``: what it signed from then on fails."""
     now = clock.now()
     async with write_transaction():
-        row = await SigningKey.select().where(SigningKey.kid == kid).first()
+        row = await _key_row(kid)
         if row is None:
             raise NotFound(f"no signing key {kid!r}")
         if revoked_from > now:
             raise InvalidInput("a key is revoked from a time that has passed", field="from")
-        if row["status"] == "revoked" and row["revoked_from"] is not None:
-            revoked_from = min(revoked_from, row["revoked_from"])
+        if row.status == "revoked" and row.revoked_from is not None:
+            revoked_from = min(revoked_from, row.revoked_from)
         await SigningKey.update(
             {
                 SigningKey.status: "revoked",
                 SigningKey.revoked_from: revoked_from,
-                SigningKey.sign_until: min(row["sign_until"], now),
+                SigningKey.sign_until: min(row.sign_until, now),
                 SigningKey.changed_at: now,
             }
         ).where(SigningKey.kid == kid)
         await audit.record(actor, AuditTag.key_revoked, f"key:{kid}", {"from": revoked_from})
-        updated = await SigningKey.select().where(SigningKey.kid == kid).first()
+        updated = await _key_row(kid)
         if updated is None:  # updated in this very transaction
             raise NotFound(f"no signing key {kid!r}")
     answer_cache.clear()

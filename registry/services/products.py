@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import msgspec
 
@@ -14,6 +13,7 @@ from registry.domain.canonical import canonical_json
 from registry.domain.criteria_document import ProductProfile
 from registry.domain.identity import Principal, Role
 from registry.errors import Forbidden, NotFound
+from registry.records import ProductRecord, fetch, fetch_one
 from registry.services import audit
 from registry.services.audit import Actor
 from registry.services.paging import decode_time_id_cursor, encode_time_id_cursor
@@ -28,48 +28,48 @@ def supplier_organisation(principal: Principal) -> uuid.UUID:
     return uuid.UUID(principal.organisation_id)
 
 
-def product_out(row: dict[str, Any]) -> ProductOut:
+def product_out(row: ProductRecord) -> ProductOut:
     """A product row as the API shows it."""
     return ProductOut(
-        id=str(row["id"]),
-        organisation_id=str(row["organisation"]),
-        name=row["name"],
-        intended_purpose=row["intended_purpose"],
-        profile=msgspec.json.decode(row["profile"], type=ProductProfile),
-        created_at=row["created_at"],
+        id=str(row.id),
+        organisation_id=str(row.organisation),
+        name=row.name,
+        intended_purpose=row.intended_purpose,
+        profile=msgspec.json.decode(row.profile, type=ProductProfile),
+        created_at=row.created_at,
     )
 
 
 async def create_product(principal: Principal, request: ProductCreate) -> ProductOut:
     """Register a product for the caller's organisation."""
     organisation = supplier_organisation(principal)
-    row: dict[str, Any] = {
-        "id": uuid.uuid4(),
-        "organisation": organisation,
-        "name": request.name,
-        "intended_purpose": request.intended_purpose,
-        "profile": canonical_json(msgspec.to_builtins(request.profile)).decode(),
-        "created_at": clock.now(),
-    }
+    row = ProductRecord(
+        id=uuid.uuid4(),
+        organisation=organisation,
+        name=request.name,
+        intended_purpose=request.intended_purpose,
+        profile=canonical_json(msgspec.to_builtins(request.profile)).decode(),
+        created_at=clock.now(),
+    )
     async with write_transaction():
-        await Product.insert(Product(**row))
+        await Product.insert(Product(**msgspec.structs.asdict(row)))
         await audit.record(
             Actor(principal.user_id),
             AuditTag.product_created,
-            f"product:{row['id']}",
+            f"product:{row.id}",
             {"organisation": str(organisation), "name": request.name},
         )
     return product_out(row)
 
 
-async def product_row(principal: Principal, product_id: str) -> dict[str, Any]:
+async def product_row(principal: Principal, product_id: str) -> ProductRecord:
     """A product of the caller's own organisation; foreign or unknown is 404."""
     try:
         key = uuid.UUID(product_id)
     except ValueError as e:
         raise NotFound(f"no product {product_id!r}") from e
-    row = await Product.select().where(Product.id == key).first()
-    if row is None or str(row["organisation"]) != principal.organisation_id:
+    row = await fetch_one(Product.select().where(Product.id == key), ProductRecord)
+    if row is None or str(row.organisation) != principal.organisation_id:
         raise NotFound(f"no product {product_id!r}")
     return row
 
@@ -92,7 +92,7 @@ async def list_products(principal: Principal, cursor: str | None, limit: int) ->
         query = query.where(
             (Product.created_at > t) | ((Product.created_at == t) & (Product.id > key))
         )
-    rows = await query.limit(limit + 1)
+    rows = await fetch(query.limit(limit + 1), ProductRecord)
     items = [product_out(row) for row in rows[:limit]]
     more = len(rows) > limit
     return ProductPage(

@@ -3,27 +3,40 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from registry.db import read_transaction
 from registry.domain.dossier import RevisionStatus
-from registry.domain.issuance import IssuanceState
 from registry.domain.progress import Progress, next_step
 from registry.domain.review import SlotStatus
 from registry.errors import NotFound
+from registry.records import IssuanceRecord, Record, fetch, fetch_one
 from registry.tables import Certificate, Issuance, ModerationCase, ReviewSlot, Revision
 from schemas.issuance import IssuanceOut, RevisionProgress
 
 
-def issuance_out(row: dict[str, Any]) -> IssuanceOut:
+class _RevisionFacts(Record, frozen=True):
+    dossier: uuid.UUID
+    number: int
+    status: RevisionStatus
+
+
+class _SlotStatus(Record, frozen=True):
+    status: SlotStatus
+
+
+class _CertificateId(Record, frozen=True):
+    certificate_id: str
+
+
+def issuance_out(row: IssuanceRecord) -> IssuanceOut:
     """An issuance row as the API shows it."""
     return IssuanceOut(
-        state=IssuanceState(row["state"]),
-        attempts=row["attempts"],
-        reason=row["reason"],
-        next_attempt_at=row["next_attempt_at"],
-        certificate_id=row["certificate_id"],
-        updated_at=row["updated_at"],
+        state=row.state,
+        attempts=row.attempts,
+        reason=row.reason,
+        next_attempt_at=row.next_attempt_at,
+        certificate_id=row.certificate_id,
+        updated_at=row.updated_at,
     )
 
 
@@ -31,35 +44,44 @@ async def issuances(revision_ids: list[uuid.UUID]) -> dict[uuid.UUID, IssuanceOu
     """The issuance of each of these revisions that has one, by revision id."""
     if not revision_ids:
         return {}
-    rows = await Issuance.select().where(Issuance.revision.is_in(revision_ids))
-    return {row["revision"]: issuance_out(row) for row in rows}
+    rows = await fetch(
+        Issuance.select().where(Issuance.revision.is_in(revision_ids)), IssuanceRecord
+    )
+    return {row.revision: issuance_out(row) for row in rows}
 
 
 async def revision_progress(revision_id: uuid.UUID) -> RevisionProgress:
     """The revision's status now, with one sentence on what happens next."""
     async with read_transaction():
-        revision = (
-            await Revision.select(Revision.dossier, Revision.number, Revision.status)
-            .where(Revision.id == revision_id)
-            .first()
+        revision = await fetch_one(
+            Revision.select(Revision.dossier, Revision.number, Revision.status).where(
+                Revision.id == revision_id
+            ),
+            _RevisionFacts,
         )
         if revision is None:
             raise NotFound(f"no revision {revision_id}")
-        slots = await ReviewSlot.select(ReviewSlot.status).where(ReviewSlot.revision == revision_id)
+        slots = await fetch(
+            ReviewSlot.select(ReviewSlot.status).where(ReviewSlot.revision == revision_id),
+            _SlotStatus,
+        )
         in_moderation = await ModerationCase.exists().where(
             (ModerationCase.revision == revision_id) & (ModerationCase.status == "open")
         )
-        issuance = await Issuance.select().where(Issuance.revision == revision_id).first()
-        certificate = (
-            await Certificate.select(Certificate.certificate_id)
-            .where(Certificate.revision == revision_id)
-            .first()
+        issuance = await fetch_one(
+            Issuance.select().where(Issuance.revision == revision_id), IssuanceRecord
+        )
+        certificate = await fetch_one(
+            Certificate.select(Certificate.certificate_id).where(
+                Certificate.revision == revision_id
+            ),
+            _CertificateId,
         )
     shown = issuance_out(issuance) if issuance else None
-    certificate_id = certificate["certificate_id"] if certificate else None
+    certificate_id = certificate.certificate_id if certificate else None
     facts = Progress(
-        status=RevisionStatus(revision["status"]),
-        reviews_submitted=sum(1 for s in slots if s["status"] == SlotStatus.submitted.value),
+        status=revision.status,
+        reviews_submitted=sum(1 for s in slots if s.status is SlotStatus.submitted),
         reviews_required=len(slots),
         in_moderation=in_moderation,
         issuance=shown.state if shown else None,
@@ -68,8 +90,8 @@ async def revision_progress(revision_id: uuid.UUID) -> RevisionProgress:
         next_attempt_at=shown.next_attempt_at if shown else None,
     )
     return RevisionProgress(
-        dossier_id=str(revision["dossier"]),
-        revision=revision["number"],
+        dossier_id=str(revision.dossier),
+        revision=revision.number,
         status=facts.status,
         next_step=next_step(facts),
         reviews_submitted=facts.reviews_submitted,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import msgspec
 
@@ -14,12 +13,26 @@ from registry.domain import decision as rule
 from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_json
 from registry.domain.criteria import applicable_criteria, find_criterion
-from registry.domain.criteria_document import CriteriaSetDocument, Criterion, ProductProfile
-from registry.domain.dossier import RevisionAction, RevisionStatus, transition
+from registry.domain.criteria_document import CriteriaSetDocument, Criterion
+from registry.domain.dossier import RevisionAction, RevisionStatus, decode_frozen, transition
 from registry.domain.identity import OrganisationKind, Principal
-from registry.domain.review import SlotStatus, check_score, require_live_claim, section_of
+from registry.domain.review import (
+    CaseStatus,
+    SlotStatus,
+    check_score,
+    require_live_claim,
+    section_of,
+)
 from registry.errors import Conflict, InvalidInput, NotFound
-from registry.services import audit, criteria, dossiers, issuance, progress, queue
+from registry.records import (
+    ModerationCaseRecord,
+    Record,
+    ReviewScoreRecord,
+    RevisionRecord,
+    fetch,
+    fetch_one,
+)
+from registry.services import access, audit, criteria, dossiers, issuance, progress, queue
 from registry.services.audit import Actor
 from registry.services.paging import decode_time_id_cursor, encode_time_id_cursor
 from registry.tables import (
@@ -54,56 +67,110 @@ from schemas.review import (
 class Context:
     """What scoring one revision needs: its frozen content and the criteria that apply."""
 
-    revision: dict[str, Any]
+    revision: RevisionRecord
     document: CriteriaSetDocument
     criteria: list[Criterion]
     answers: dict[str, object]
 
 
+class _SubmittedSlot(Record, frozen=True):
+    """A submitted review: it always names its reviewer and recommendation."""
+
+    id: uuid.UUID
+    reviewer: uuid.UUID
+    recommendation: rule.Recommendation
+    summary: str | None
+
+
+class _Name(Record, frozen=True):
+    id: uuid.UUID
+    name: str
+
+
+class _Kind(Record, frozen=True):
+    kind: OrganisationKind
+
+
+class _Conflict(Record, frozen=True):
+    organisation: uuid.UUID
+
+
+class _Number(Record, frozen=True):
+    number: int
+
+
+class _Decision(Record, frozen=True):
+    decision: str
+
+
+class _Listed(Record, frozen=True):
+    """One of the caller's reviews as their list shows it (open and submitted ones were
+    claimed, so ``claimed_at`` is set)."""
+
+    id: uuid.UUID
+    dossier: uuid.UUID
+    round: int
+    status: SlotStatus
+    claimed_at: int
+    lease_until: int | None
+    recommendation: rule.Recommendation | None
+    submitted_at: int | None
+    product: str | None
+    supplier: str | None
+
+
+class _Scored(Record, frozen=True):
+    slot: uuid.UUID
+
+
 async def _context(revision_id: uuid.UUID) -> Context:
-    revision = await Revision.select().where(Revision.id == revision_id).first()
-    if revision is None or revision["frozen"] is None:
+    revision = await fetch_one(Revision.select().where(Revision.id == revision_id), RevisionRecord)
+    if revision is None or revision.frozen is None:
         raise NotFound("no submitted revision for this review")
-    frozen = msgspec.json.decode(revision["frozen"])
-    ref = criteria.criteria_ref(frozen["criteria_set"]["key"], frozen["criteria_set"]["version"])
-    document, _ = await criteria.document_by_ref(ref)
-    profile = msgspec.convert(frozen["product"]["profile"], ProductProfile)
-    return Context(revision, document, applicable_criteria(document, profile), frozen["answers"])
+    frozen = decode_frozen(revision.frozen)
+    document, _ = await criteria.document_by_ref(frozen.criteria_set.ref)
+    return Context(
+        revision,
+        document,
+        applicable_criteria(document, frozen.product.profile),
+        frozen.answers,
+    )
 
 
-def _score_out(row: dict[str, Any]) -> ScoreOut:
+def _score_out(row: ReviewScoreRecord) -> ScoreOut:
     return ScoreOut(
-        code=row["criterion_code"],
-        gate_pass=row["gate_pass"],
-        score=row["score"],
-        not_applicable=bool(row["not_applicable"]),
-        rationale=row["rationale"],
-        updated_at=row["updated_at"],
+        code=row.criterion_code,
+        gate_pass=row.gate_pass,
+        score=row.score,
+        not_applicable=row.not_applicable,
+        rationale=row.rationale,
+        updated_at=row.updated_at,
     )
 
 
-async def _scores(slot_id: uuid.UUID) -> list[dict[str, Any]]:
-    return (
-        await ReviewScore.select()
+async def _scores(slot_id: uuid.UUID) -> list[ReviewScoreRecord]:
+    return await fetch(
+        ReviewScore.select()
         .where(ReviewScore.slot == slot_id)
-        .order_by(ReviewScore.criterion_code)
+        .order_by(ReviewScore.criterion_code),
+        ReviewScoreRecord,
     )
 
 
-async def review_out(slot: dict[str, Any]) -> ReviewOut:
+async def review_out(slot: queue.SlotRecord) -> ReviewOut:
     """The caller's own review with its scores so far."""
-    context = await _context(slot["revision"])
+    context = await _context(slot.revision)
     return ReviewOut(
-        id=str(slot["id"]),
-        dossier_id=str(slot["dossier"]),
-        revision=slot["round"],
-        status=SlotStatus(slot["status"]),
-        claimed_at=slot["claimed_at"],
-        lease_until=slot["lease_until"],
+        id=str(slot.id),
+        dossier_id=str(slot.dossier),
+        revision=slot.round,
+        status=slot.status,
+        claimed_at=slot.claimed_at,
+        lease_until=slot.lease_until,
         criteria=[c.code for c in context.criteria],
-        scores=[_score_out(row) for row in await _scores(slot["id"])],
-        recommendation=slot["recommendation"],
-        submitted_at=slot["submitted_at"],
+        scores=[_score_out(row) for row in await _scores(slot.id)],
+        recommendation=slot.recommendation,
+        submitted_at=slot.submitted_at,
     )
 
 
@@ -112,7 +179,7 @@ async def claim(principal: Principal) -> ReviewOut | None:
     claimed = await queue.claim_next(principal)
     if claimed is None:
         return None
-    return await review_out(await queue.slot_for(principal, str(claimed["id"])))
+    return await review_out(claimed)
 
 
 async def get_review(principal: Principal, review_id: str) -> ReviewOut:
@@ -126,7 +193,7 @@ async def put_score(principal: Principal, review_id: str, code: str, request: Sc
         slot = await queue.slot_for(principal, review_id)
         now = clock.now()
         require_live_claim(queue.state_of(slot), principal.user_id, now)
-        context = await _context(slot["revision"])
+        context = await _context(slot.revision)
         criterion = next((c for c in context.criteria if c.code == code), None)
         if criterion is None:
             if find_criterion(context.document, code) is None:
@@ -140,19 +207,28 @@ async def put_score(principal: Principal, review_id: str, code: str, request: Sc
             rationale=request.rationale,
             supplier_answer=context.answers.get(code),
         )
-        row = {
-            "natural_key": f"{slot['id']}:{code}",
-            "slot": slot["id"],
-            "criterion_code": code,
-            "gate_pass": request.gate_pass,
-            "score": request.score,
-            "not_applicable": request.not_applicable,
-            "rationale": request.rationale,
-            "updated_at": now,
-        }
-        await ReviewScore.delete().where(ReviewScore.natural_key == row["natural_key"])
-        await ReviewScore.insert(ReviewScore(**row))
-    return _score_out(row)
+        natural_key = f"{slot.id}:{code}"
+        await ReviewScore.delete().where(ReviewScore.natural_key == natural_key)
+        await ReviewScore.insert(
+            ReviewScore(
+                natural_key=natural_key,
+                slot=slot.id,
+                criterion_code=code,
+                gate_pass=request.gate_pass,
+                score=request.score,
+                not_applicable=request.not_applicable,
+                rationale=request.rationale,
+                updated_at=now,
+            )
+        )
+    return ScoreOut(
+        code=code,
+        gate_pass=request.gate_pass,
+        score=request.score,
+        not_applicable=request.not_applicable,
+        rationale=request.rationale,
+        updated_at=now,
+    )
 
 
 def _rules(
@@ -179,12 +255,12 @@ def _rules(
     return criteria_rules, sections, policy
 
 
-def _to_score(code: str, row: dict[str, Any]) -> rule.Score:
+def _to_score(row: ReviewScoreRecord) -> rule.Score:
     return rule.Score(
-        code=code,
-        gate_pass=row["gate_pass"],
-        score=row["score"],
-        not_applicable=bool(row["not_applicable"]),
+        code=row.criterion_code,
+        gate_pass=row.gate_pass,
+        score=row.score,
+        not_applicable=row.not_applicable,
     )
 
 
@@ -199,8 +275,8 @@ async def submit_review(principal: Principal, review_id: str, request: ReviewSub
         slot = await queue.slot_for(principal, review_id)
         now = clock.now()
         require_live_claim(queue.state_of(slot), principal.user_id, now)
-        context = await _context(slot["revision"])
-        scored = {row["criterion_code"] for row in await _scores(slot["id"])}
+        context = await _context(slot.revision)
+        scored = {row.criterion_code for row in await _scores(slot.id)}
         missing = [c.code for c in context.criteria if c.code not in scored]
         if missing:
             raise InvalidInput(
@@ -216,61 +292,62 @@ async def submit_review(principal: Principal, review_id: str, request: ReviewSub
                 ReviewSlot.summary: request.summary,
                 ReviewSlot.lease_until: None,
             }
-        ).where(ReviewSlot.id == slot["id"])
+        ).where(ReviewSlot.id == slot.id)
         await audit.record(
             Actor(principal.user_id),
             AuditTag.review_submitted,
-            f"review:{slot['id']}",
-            {"dossier": str(slot["dossier"]), "round": slot["round"]},
+            f"review:{slot.id}",
+            {"dossier": str(slot.dossier), "round": slot.round},
         )
-        claimed = await _decide_if_complete(context, slot["dossier"], now)
+        claimed = await _decide_if_complete(context, slot.dossier, now)
     if claimed is not None:
         await issuance.attempt(claimed)
     review = await get_review(principal, review_id)
-    shown = await progress.revision_progress(slot["revision"])
+    shown = await progress.revision_progress(slot.revision)
     return msgspec.structs.replace(review, progress=shown)
 
 
-async def _submitted_reviews(revision_id: uuid.UUID) -> list[dict[str, Any]]:
-    return (
-        await ReviewSlot.select()
+async def _submitted_reviews(revision_id: uuid.UUID) -> list[_SubmittedSlot]:
+    return await fetch(
+        ReviewSlot.select()
         .where(
             (ReviewSlot.revision == revision_id) & (ReviewSlot.status == SlotStatus.submitted.value)
         )
-        .order_by(ReviewSlot.submitted_at, ReviewSlot.natural_key)
+        .order_by(ReviewSlot.submitted_at, ReviewSlot.natural_key),
+        _SubmittedSlot,
     )
 
 
 async def _reviewer_names(user_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not user_ids:
         return {}
-    rows = await User.select(User.id, User.name).where(User.id.is_in(user_ids))
-    return {row["id"]: row["name"] for row in rows}
+    rows = await fetch(User.select(User.id, User.name).where(User.id.is_in(user_ids)), _Name)
+    return {row.id: row.name for row in rows}
 
 
 async def _decide_if_complete(
     context: Context, dossier_id: uuid.UUID, now: int
 ) -> issuance.Claim | None:
-    slots = await _submitted_reviews(context.revision["id"])
+    slots = await _submitted_reviews(context.revision.id)
     criteria_rules, sections, policy = _rules(context)
     if len(slots) < policy.required_reviews:
         return None
-    names = await _reviewer_names([slot["reviewer"] for slot in slots])
+    names = await _reviewer_names([slot.reviewer for slot in slots])
     reviews = []
     comments: dict[str, list[str]] = {}
     for slot in slots:
-        rows = {row["criterion_code"]: row for row in await _scores(slot["id"])}
+        rows = {row.criterion_code: row for row in await _scores(slot.id)}
         reviews.append(
             rule.Review(
-                reviewer=str(slot["reviewer"]),
-                recommendation=slot["recommendation"],
-                scores={code: _to_score(code, row) for code, row in rows.items()},
-                name=names.get(slot["reviewer"], ""),
+                reviewer=str(slot.reviewer),
+                recommendation=slot.recommendation,
+                scores={code: _to_score(row) for code, row in rows.items()},
+                name=names.get(slot.reviewer, ""),
             )
         )
         for code, row in rows.items():
-            if row["rationale"].strip():
-                comments.setdefault(code, []).append(row["rationale"].strip())
+            if row.rationale.strip():
+                comments.setdefault(code, []).append(row.rationale.strip())
     decided = rule.decide(criteria_rules, sections, policy, reviews)
     if decided.outcome is rule.Outcome.moderation:
         await _open_moderation(context, dossier_id, decided, now)
@@ -285,7 +362,7 @@ async def _open_moderation(
     await ModerationCase.insert(
         ModerationCase(
             id=case_id,
-            revision=context.revision["id"],
+            revision=context.revision.id,
             dossier=dossier_id,
             status="open",
             reasons=canonical_json(decided.reasons).decode(),
@@ -298,7 +375,7 @@ async def _open_moderation(
         f"moderation:{case_id}",
         {
             "dossier": str(dossier_id),
-            "round": context.revision["number"],
+            "round": context.revision.number,
             "reasons": decided.reasons,
         },
     )
@@ -323,7 +400,7 @@ async def _apply(
 
     An approval opens the certificate's issuance, claimed by this request (returned).
     """
-    status = transition(RevisionStatus(context.revision["status"]), _ACTION[decided.outcome])
+    status = transition(context.revision.status, _ACTION[decided.outcome])
     record = DecisionOut(
         outcome=decided.outcome.value,
         reasons=decided.reasons,
@@ -339,7 +416,7 @@ async def _apply(
             Revision.outcome: decided.outcome.value,
             Revision.decision: canonical_json(msgspec.to_builtins(record)).decode(),
         }
-    ).where(Revision.id == context.revision["id"])
+    ).where(Revision.id == context.revision.id)
     await Dossier.update(
         {Dossier.row_version: Dossier.row_version + 1, Dossier.updated_at: now}
     ).where(Dossier.id == dossier_id)
@@ -347,13 +424,13 @@ async def _apply(
         actor,
         AuditTag.revision_decided,
         f"dossier:{dossier_id}",
-        {"round": context.revision["number"], "outcome": decided.outcome.value},
+        {"round": context.revision.number, "outcome": decided.outcome.value},
     )
     if status is RevisionStatus.changes_requested:
         loaded = await dossiers.load_current(dossier_id)
         await dossiers.start_next_revision(actor, loaded)
     if status is RevisionStatus.approved:
-        return await issuance.open_issuance(context.revision["id"], dossier_id, now)
+        return await issuance.open_issuance(context.revision.id, dossier_id, now)
     return None
 
 
@@ -368,12 +445,10 @@ async def declare_interests(principal: Principal, request: InterestsPut) -> Inte
                 raise InvalidInput(
                     f"{raw!r} is not an organisation id", field="organisation_ids"
                 ) from e
-            row = (
-                await Organisation.select(Organisation.kind)
-                .where(Organisation.id == organisation)
-                .first()
+            row = await fetch_one(
+                Organisation.select(Organisation.kind).where(Organisation.id == organisation), _Kind
             )
-            if row is None or row["kind"] != OrganisationKind.supplier.value:
+            if row is None or row.kind is not OrganisationKind.supplier:
                 raise InvalidInput(f"no supplier organisation {raw!r}", field="organisation_ids")
             key = f"{reviewer}:{organisation}"
             if not await ConflictOfInterest.exists().where(ConflictOfInterest.natural_key == key):
@@ -392,61 +467,53 @@ async def declare_interests(principal: Principal, request: InterestsPut) -> Inte
             f"user:{reviewer}",
             {"organisations": sorted(request.organisation_ids)},
         )
-        rows = await ConflictOfInterest.select(ConflictOfInterest.organisation).where(
-            ConflictOfInterest.reviewer == reviewer
+        rows = await fetch(
+            ConflictOfInterest.select(ConflictOfInterest.organisation).where(
+                ConflictOfInterest.reviewer == reviewer
+            ),
+            _Conflict,
         )
-    return InterestsOut(organisation_ids=sorted(str(row["organisation"]) for row in rows))
+    return InterestsOut(organisation_ids=sorted(str(row.organisation) for row in rows))
 
 
-async def _case_out(case: dict[str, Any]) -> ModerationCaseOut:
+async def _case_out(case: ModerationCaseRecord) -> ModerationCaseOut:
     reviews = []
-    slots = await _submitted_reviews(case["revision"])
-    names = await _reviewer_names([slot["reviewer"] for slot in slots])
+    slots = await _submitted_reviews(case.revision)
+    names = await _reviewer_names([slot.reviewer for slot in slots])
     for number, slot in enumerate(slots, start=1):
         reviews.append(
             ReviewerScores(
-                reviewer_id=str(slot["reviewer"]),
-                reviewer_name=names.get(slot["reviewer"], ""),
+                reviewer_id=str(slot.reviewer),
+                reviewer_name=names.get(slot.reviewer, ""),
                 label=f"Reviewer {number}",
-                recommendation=slot["recommendation"],
-                summary=slot["summary"] or "",
-                scores=[_score_out(row) for row in await _scores(slot["id"])],
+                recommendation=slot.recommendation,
+                summary=slot.summary or "",
+                scores=[_score_out(row) for row in await _scores(slot.id)],
             )
         )
-    revision = await Revision.select(Revision.number).where(Revision.id == case["revision"]).first()
+    revision = await fetch_one(
+        Revision.select(Revision.number).where(Revision.id == case.revision), _Number
+    )
     return ModerationCaseOut(
-        id=str(case["id"]),
-        dossier_id=str(case["dossier"]),
-        revision=revision["number"] if revision else 0,
-        status=case["status"],
-        reasons=msgspec.json.decode(case["reasons"]),
-        opened_at=case["opened_at"],
+        id=str(case.id),
+        dossier_id=str(case.dossier),
+        revision=revision.number if revision else 0,
+        status="open" if case.status is CaseStatus.open else "decided",
+        reasons=msgspec.json.decode(case.reasons, type=list[str]),
+        opened_at=case.opened_at,
         reviews=reviews,
     )
 
 
-async def _lead_excluded(principal: Principal, case: dict[str, Any]) -> bool:
-    reviewer = uuid.UUID(principal.user_id)
-    reviewed = await ReviewSlot.exists().where(
-        (ReviewSlot.revision == case["revision"]) & (ReviewSlot.reviewer == reviewer)
-    )
-    supplier = (
-        await Dossier.select(Dossier.organisation).where(Dossier.id == case["dossier"]).first()
-    )
-    conflicted = supplier is not None and await ConflictOfInterest.exists().where(
-        ConflictOfInterest.natural_key == f"{reviewer}:{supplier['organisation']}"
-    )
-    return bool(reviewed or conflicted)
-
-
 async def list_moderation(principal: Principal) -> ModerationList:
     """Open cases the lead may decide (not ones they reviewed or are conflicted with)."""
-    cases = (
-        await ModerationCase.select()
+    cases = await fetch(
+        ModerationCase.select()
         .where(ModerationCase.status == "open")
-        .order_by(ModerationCase.opened_at)
+        .order_by(ModerationCase.opened_at),
+        ModerationCaseRecord,
     )
-    items = [await _case_out(case) for case in cases if not await _lead_excluded(principal, case)]
+    items = [await _case_out(case) for case in await access.moderatable(principal, cases)]
     return ModerationList(items=items)
 
 
@@ -464,12 +531,14 @@ async def decide_moderation(
         raise NotFound(f"no moderation case {case_id!r}") from e
     claimed: issuance.Claim | None = None
     async with write_transaction():
-        case = await ModerationCase.select().where(ModerationCase.id == key).first()
-        if case is None or await _lead_excluded(principal, case):
+        case = await fetch_one(
+            ModerationCase.select().where(ModerationCase.id == key), ModerationCaseRecord
+        )
+        if case is None or not await access.may_moderate(principal, case):
             raise NotFound(f"no moderation case {case_id!r}")
-        if case["status"] != "open":
+        if case.status != "open":
             raise Conflict("this moderation case is already decided")
-        context = await _context(case["revision"])
+        context = await _context(case.revision)
         codes = {c.code for c in context.criteria}
         unknown = sorted(set(request.scores) - codes)
         missing = sorted(codes - set(request.scores))
@@ -522,19 +591,19 @@ async def decide_moderation(
             code: [s.rationale] for code, s in request.scores.items() if s.rationale.strip()
         }
         claimed = await _apply(
-            context, case["dossier"], decided, comments, Actor(principal.user_id), now
+            context, case.dossier, decided, comments, Actor(principal.user_id), now
         )
-        revision = (
-            await Revision.select(Revision.decision).where(Revision.id == case["revision"]).first()
+        revision = await fetch_one(
+            Revision.select(Revision.decision).where(Revision.id == case.revision), _Decision
         )
     if revision is None:  # the case's foreign key makes this unreachable
         raise NotFound("the decided revision vanished")
     if claimed is not None:
         await issuance.attempt(claimed)
-    recorded = msgspec.json.decode(revision["decision"], type=DecisionOut)
+    recorded = msgspec.json.decode(revision.decision, type=DecisionOut)
     return ModerationResult(
         **msgspec.structs.asdict(recorded),
-        progress=await progress.revision_progress(case["revision"]),
+        progress=await progress.revision_progress(case.revision),
     )
 
 
@@ -569,36 +638,39 @@ async def list_reviews(
         query = query.where(
             (ReviewSlot.claimed_at < t) | ((ReviewSlot.claimed_at == t) & (ReviewSlot.id < key))
         )
-    fetched = await query.limit(limit + 1)
+    fetched = await fetch(query.limit(limit + 1), _Listed)
     rows, more = fetched[:limit], len(fetched) > limit
     scored: dict[uuid.UUID, int] = {}
     if rows:
-        for score in await ReviewScore.select(ReviewScore.slot).where(
-            ReviewScore.slot.is_in([row["id"] for row in rows])
+        for score in await fetch(
+            ReviewScore.select(ReviewScore.slot).where(
+                ReviewScore.slot.is_in([row.id for row in rows])
+            ),
+            _Scored,
         ):
-            scored[score["slot"]] = scored.get(score["slot"], 0) + 1
+            scored[score.slot] = scored.get(score.slot, 0) + 1
     items = [
         ReviewSummary(
-            id=str(row["id"]),
-            dossier_id=str(row["dossier"]),
-            revision=row["round"],
-            product=row["product"] or "",
-            supplier=row["supplier"] or "",
-            status=SlotStatus(row["status"]),
-            claimed_at=row["claimed_at"],
-            lease_until=row["lease_until"],
+            id=str(row.id),
+            dossier_id=str(row.dossier),
+            revision=row.round,
+            product=row.product or "",
+            supplier=row.supplier or "",
+            status=row.status,
+            claimed_at=row.claimed_at,
+            lease_until=row.lease_until,
             lease_seconds_left=(
-                max(0, row["lease_until"] - now)
-                if row["status"] == SlotStatus.claimed.value and row["lease_until"]
+                max(0, row.lease_until - now)
+                if row.status is SlotStatus.claimed and row.lease_until
                 else None
             ),
-            scored=scored.get(row["id"], 0),
-            recommendation=row["recommendation"],
-            submitted_at=row["submitted_at"],
+            scored=scored.get(row.id, 0),
+            recommendation=row.recommendation,
+            submitted_at=row.submitted_at,
         )
         for row in rows
     ]
     return ReviewPage(
         items=items,
-        next_cursor=encode_time_id_cursor(rows[-1]["claimed_at"], items[-1].id) if more else None,
+        next_cursor=encode_time_id_cursor(rows[-1].claimed_at, items[-1].id) if more else None,
     )

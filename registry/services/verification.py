@@ -17,10 +17,11 @@ import msgspec
 from registry import clock
 from registry.db import read_transaction
 from registry.domain import statement as claims_rules
-from registry.domain.certificate import CertificateStatus, ShownStatus, shown_status
+from registry.domain.certificate import ShownStatus, shown_status
 from registry.domain.certificate_id import MistypedCertificateId, normalise_certificate_id
 from registry.domain.verdict import Check, CheckName, Outcome, Verdict, verdict
 from registry.errors import InvalidInput
+from registry.records import CertificateRecord, fetch_one
 from registry.services import answer_cache, keys
 from registry.services.certificates import history
 from registry.settings import get_settings
@@ -175,15 +176,13 @@ def check_pdf_signature(report: PdfSignatureReport, trust: Trust) -> Check:
 class Record:
     """The registry's own record of a certificate (online verification only)."""
 
-    row: dict[str, Any]
+    row: CertificateRecord
     history: list[StatusEvent]
 
     @property
     def shown(self) -> ShownStatus:
         """The status people see now (expired derived from the clock)."""
-        return shown_status(
-            CertificateStatus(self.row["status"]), self.row["valid_until"], clock.now()
-        )
+        return shown_status(self.row.status, self.row.valid_until, clock.now())
 
 
 def check_registered(record: Record | None, display: str | None, token: str | None = None) -> Check:
@@ -194,7 +193,7 @@ def check_registered(record: Record | None, display: str | None, token: str | No
             Outcome.failed,
             f"The registry has no certificate {display or ''}.".replace("  ", " "),
         )
-    if token is not None and token != record.row["statement"]:
+    if token is not None and token != record.row.statement:
         return Check(
             CheckName.registered,
             Outcome.failed,
@@ -203,7 +202,7 @@ def check_registered(record: Record | None, display: str | None, token: str | No
     return Check(
         CheckName.registered,
         Outcome.passed,
-        f"The registry issued {record.row['certificate_id']} on {_date(record.row['issued_at'])}.",
+        f"The registry issued {record.row.certificate_id} on {_date(record.row.issued_at)}.",
     )
 
 
@@ -214,15 +213,13 @@ def check_status(record: Record) -> Check:
     if shown is ShownStatus.valid:
         return Check(CheckName.status, Outcome.passed, "Its status today is valid.")
     if shown is ShownStatus.expired:
-        return Check(
-            CheckName.status, Outcome.failed, f"It expired on {_date(row['valid_until'])}."
-        )
-    when = _date(row["status_changed_at"]) if row["status_changed_at"] else "an unknown date"
-    text = f"It was {shown.value} on {when} ({_reason(row['status_reason'])})"
-    if row["status_note"]:
-        text += f": {row['status_note']}"
-    if row["superseded_by"]:
-        text += f" Replaced by {row['superseded_by']}."
+        return Check(CheckName.status, Outcome.failed, f"It expired on {_date(row.valid_until)}.")
+    when = _date(row.status_changed_at) if row.status_changed_at else "an unknown date"
+    text = f"It was {shown.value} on {when} ({_reason(row.status_reason)})"
+    if row.status_note:
+        text += f": {row.status_note}"
+    if row.superseded_by:
+        text += f" Replaced by {row.superseded_by}."
     return Check(CheckName.status, Outcome.failed, text.rstrip(".") + ".")
 
 
@@ -275,7 +272,7 @@ def _headline(result: Verdict, record: Record | None, checks: list[Check]) -> tu
     if shown is ShownStatus.superseded and record is not None:
         return (
             "Not good to go: replaced by a newer certificate",
-            f"Verify the newer certificate {record.row['superseded_by']} instead.",
+            f"Verify the newer certificate {record.row.superseded_by} instead.",
         )
     if shown is ShownStatus.expired:
         return (
@@ -298,18 +295,18 @@ def _headline(result: Verdict, record: Record | None, checks: list[Check]) -> tu
 def _summary(record: Record) -> CertificateSummary:
     row = record.row
     return CertificateSummary(
-        certificate_id=row["certificate_id"],
-        product_name=row["product_name"],
-        product_version=row["product_version"],
-        supplier_name=row["supplier_name"],
-        intended_purpose=row["intended_purpose"],
-        criteria_set=row["criteria_set"],
-        issued_at=row["issued_at"],
-        valid_until=row["valid_until"],
+        certificate_id=row.certificate_id,
+        product_name=row.product_name,
+        product_version=row.product_version,
+        supplier_name=row.supplier_name,
+        intended_purpose=row.intended_purpose,
+        criteria_set=row.criteria_set,
+        issued_at=row.issued_at,
+        valid_until=row.valid_until,
         status=record.shown.value,
-        status_reason=row["status_reason"],
-        status_note=row["status_note"],
-        superseded_by=row["superseded_by"],
+        status_reason=row.status_reason,
+        status_note=row.status_note,
+        superseded_by=row.superseded_by,
         history=record.history,
     )
 
@@ -351,8 +348,12 @@ def answer(
 
 async def _record(display: str) -> Record | None:
     async with read_transaction():
-        row = await Certificate.select().where(Certificate.certificate_id == display).first()
-        return Record(row, await history(row)) if row else None
+        row = await fetch_one(
+            Certificate.select().where(Certificate.certificate_id == display), CertificateRecord
+        )
+        if row is None:
+            return None
+        return Record(row, await history(row))
 
 
 async def online_trust() -> Trust:
@@ -398,15 +399,15 @@ async def _verify_id(display: str) -> VerificationOut:
         ]
         return answer(checks, record=None)
     trust = await online_trust()
-    signature, verified = check_signature(record.row["statement"], trust)
+    signature, verified = check_signature(record.row.statement, trust)
     checks += [
         signature,
-        check_key(verified.kid, trust, record.row["issued_at"], offline=False)
+        check_key(verified.kid, trust, record.row.issued_at, offline=False)
         if verified
         else Check(CheckName.key_valid, Outcome.not_checked, "The statement did not verify."),
         check_registered(record, display),
         check_status(record),
-        check_not_expired(record.row["valid_until"]),
+        check_not_expired(record.row.valid_until),
         check_in_log(),
     ]
     return answer(checks, record=record)
@@ -431,7 +432,7 @@ async def verify_statement_text(text: str) -> VerificationOut:
     checks = [
         id_check,
         signature,
-        check_key(verified.kid, trust, record.row["issued_at"] if record else None, offline=False)
+        check_key(verified.kid, trust, record.row.issued_at if record else None, offline=False)
         if verified
         else Check(CheckName.key_valid, Outcome.not_checked, "The statement did not verify."),
         check_registered(record, display, token),
@@ -460,7 +461,7 @@ async def verify_pdf(data: bytes) -> VerificationOut:
     checks = [
         id_check,
         signature,
-        check_key(kid, trust, record.row["issued_at"] if record else None, offline=False),
+        check_key(kid, trust, record.row.issued_at if record else None, offline=False),
         check_document(report),
         _check_statement_matches(token, verified, record, report),
         check_registered(record, display),
@@ -478,7 +479,7 @@ def _live_checks(record: Record | None) -> list[Check]:
             Check(CheckName.not_expired, Outcome.not_checked, missing),
             check_in_log(),
         ]
-    return [check_status(record), check_not_expired(record.row["valid_until"]), check_in_log()]
+    return [check_status(record), check_not_expired(record.row.valid_until), check_in_log()]
 
 
 def _embedded_statement(report: PdfSignatureReport) -> str | None:
@@ -517,7 +518,7 @@ def _check_statement_matches(
             Outcome.not_checked,
             "The registry has no such certificate to compare with.",
         )
-    if token != record.row["statement"]:
+    if token != record.row.statement:
         return Check(
             CheckName.statement_matches,
             Outcome.failed,

@@ -32,11 +32,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 from joserfc.jwk import ECKey
 
+from registry.domain.dates import DAY
+from registry.domain.signing_key import SigningKeyStatus
 from registry.errors import Conflict, InvalidInput
 from registry.signing.errors import KeyMaterialError
 from registry.signing.validity import KeyRecord
 
-DAY = 86_400
 ROOT_KEY = "root-ca.key"
 ROOT_CERTIFICATE = "root-ca.pem"
 # RFC 7638 §3: base64url (no padding) of a SHA-256 digest is always 43 characters.
@@ -99,7 +100,7 @@ class SigningKeyInfo:
         """The key as the registry stores it on creation: active, not revoked."""
         return KeyRecord(
             kid=self.kid,
-            status="active",
+            status=SigningKeyStatus.active,
             not_before=self.not_before,
             not_after=self.not_after,
             sign_until=self.sign_until,

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, NamedTuple, get_args
+from typing import NamedTuple
 
+from registry.domain.signing_key import SigningKeyStatus
 from registry.signing.errors import SigningRefused
 
-KeyStatus = Literal["active", "retired", "revoked"]
-KEY_STATUSES: tuple[str, ...] = get_args(KeyStatus)
+KeyStatus = SigningKeyStatus
+KEY_STATUSES: tuple[str, ...] = tuple(status.value for status in SigningKeyStatus)
 
 
 @dataclass(frozen=True)

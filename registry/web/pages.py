@@ -27,6 +27,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
+from registry.api.problems import passed_on_headers, status_of
 from registry.domain.certificate import ShownStatus
 from registry.domain.certificate_id import (
     EXAMPLE,
@@ -34,12 +35,7 @@ from registry.domain.certificate_id import (
     normalise_certificate_id,
 )
 from registry.errors import (
-    InvalidInput,
-    NotFound,
-    PayloadTooLarge,
     RegistryError,
-    Unavailable,
-    UnsupportedMediaType,
 )
 from registry.services import directory, verification
 from registry.web import view
@@ -318,6 +314,7 @@ _FRIENDLY = {
         "That file is too large",
         f"A certificate PDF is at most {MAX_PDF_BYTES // (1024 * 1024)} MB.",
     ),
+    409: ("That cannot be done just now", "Start again from the verification page."),
     415: ("That file is not a PDF", "Choose the certificate PDF the supplier gave you."),
     422: ("That could not be checked", "Go back and check what you entered."),
     429: (
@@ -334,13 +331,6 @@ _SERVER_ERROR = (
     "The registry could not finish this check; it has been logged. Please try again shortly. "
     "This says nothing about the certificate itself.",
 )
-_STATUS_OF: dict[type[RegistryError], int] = {
-    NotFound: 404,
-    PayloadTooLarge: 413,
-    UnsupportedMediaType: 415,
-    InvalidInput: 422,
-    Unavailable: 503,
-}
 
 
 def _error_page(status: int, detail: str | None, headers: dict[str, str] | None = None) -> Template:
@@ -358,10 +348,11 @@ def _error_page(status: int, detail: str | None, headers: dict[str, str] | None 
 
 
 def _registry_error(request: Request[Any, Any, Any], exc: RegistryError) -> Response[Any]:
-    for cls in type(exc).__mro__:
-        if cls in _STATUS_OF:
-            return _error_page(_STATUS_OF[cls], exc.detail)
-    return _server_error(request, exc)
+    # The API's mapping decides the status (registry.api.problems: the one mapping).
+    mapped = status_of(exc)
+    if mapped is None:
+        return _server_error(request, exc)
+    return _error_page(mapped[0], exc.detail)
 
 
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -370,11 +361,9 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         return _server_error(request, exc)
     headers = {
         name: value
-        for name, value in (exc.headers or {}).items()
+        for name, value in passed_on_headers(status, exc.headers).items()
         if name.lower().startswith(("ratelimit-", "retry-after"))
     }
-    if status == 429:
-        headers.setdefault("Retry-After", headers.get("RateLimit-Reset", "60"))
     return _error_page(status, None, headers)
 
 

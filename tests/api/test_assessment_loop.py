@@ -24,12 +24,12 @@ import msgspec
 import pytest
 
 from registry import clock
+from registry.blobs import blob_store
 from registry.domain.review import LEASE_SECONDS
 from registry.services import issuance, keys
 from registry.services.audit import SYSTEM
 from registry.services.blob_sweep import sweep_unreferenced_blobs
 from registry.services.criteria import publish
-from registry.services.evidence import blob_store
 from registry.tables import AuditEvent, Certificate, Revision
 from schemas.criteria import EvidenceRequirement
 from tests.supplier_flow import tiny_pdf, upload
@@ -538,6 +538,7 @@ def _profile() -> dict[str, Any]:
     return TIER_A_ADMIN
 
 
+@pytest.mark.slow
 async def test_issue_pending_exits_non_zero_with_a_line_per_failure(
     client: httpx.AsyncClient, world: World
 ) -> None:
@@ -584,7 +585,7 @@ async def test_concurrent_issuers_render_once_and_leave_no_orphan(
     await keys.init_keys(SYSTEM)
     render = CountingRender(issuance._render_and_sign, hold_seconds=0.5)
     monkeypatch.setattr(issuance, "_render_and_sign", render)
-    before = {d for d, _ in blob_store().entries()}
+    before = {d async for d, _ in blob_store().entries()}
     revision = await revision_id(dossier)
     results = await asyncio.gather(
         issuance.issue_for(revision),
@@ -597,12 +598,13 @@ async def test_concurrent_issuers_render_once_and_leave_no_orphan(
     issued = [r for r in results if r is not None and not isinstance(r, list)]
     issued += [a for r in results if isinstance(r, list) for a in r]
     assert len(issued) == 1
-    stored = {d for d, _ in blob_store().entries()} - before
+    stored = {d async for d, _ in blob_store().entries()} - before
     assert len(stored) == 1, "one PDF stored"
     # Earlier tests' blobs share the store; what this one stored must all be referenced.
     assert not stored & set(await sweep_unreferenced_blobs(grace_seconds=-5)), "no orphan blob"
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("signing")
 async def test_the_approving_request_and_the_periodic_issuer_never_both_render(
     client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
@@ -612,7 +614,7 @@ async def test_the_approving_request_and_the_periodic_issuer_never_both_render(
     await review(client, world.reviewer.headers, passed=True, recommendation="approve")
     render = CountingRender(issuance._render_and_sign, hold_seconds=0.5)
     monkeypatch.setattr(issuance, "_render_and_sign", render)
-    before = {d for d, _ in blob_store().entries()}
+    before = {d async for d, _ in blob_store().entries()}
     periodic: list[Any] = []
 
     async def periodic_issuer() -> None:
@@ -628,7 +630,7 @@ async def test_the_approving_request_and_the_periodic_issuer_never_both_render(
     assert periodic == [], "the periodic issuer never took the request's claim"
     assert last["progress"]["certificate_id"]
     assert await Certificate.count() == 1
-    stored = {d for d, _ in blob_store().entries()} - before
+    stored = {d async for d, _ in blob_store().entries()} - before
     assert len(stored) == 1, "one PDF stored"
     assert not stored & set(await sweep_unreferenced_blobs(grace_seconds=-5)), "no orphan blob"
 

@@ -244,8 +244,8 @@ FAILURES = [
 async def test_failed_issuance_leaves_nothing_behind(
     client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch, failure: Failure
 ) -> None:
+    from registry.blobs import blob_store
     from registry.services.blob_sweep import sweep_unreferenced_blobs
-    from registry.services.evidence import blob_store
     from registry.services.issuance import issue_pending
 
     def boom(*args: object, **kwargs: object) -> None:
@@ -256,13 +256,13 @@ async def test_failed_issuance_leaves_nothing_behind(
 
     monkeypatch.setattr(failure.target, async_boom if "supersede" in failure.target else boom)
     await publish_tiny()
-    before = {d for d, _ in blob_store().entries()}
+    before = {d async for d, _ in blob_store().entries()}
     with pytest.raises(AssertionError, match="approval issues the certificate"):
         await approve_tiny(client, world)
     assert await Certificate.count() == 0
     tags = [row["tag"] for row in await AuditEvent.select(AuditEvent.tag)]
     assert not [t for t in tags if t.startswith("certificate:")]
-    leftovers = {d for d, _ in blob_store().entries()} - before
+    leftovers = {d async for d, _ in blob_store().entries()} - before
     removed = await sweep_unreferenced_blobs(grace_seconds=-5)
     assert leftovers <= set(removed), "a blob a failed commit left is swept"
     # Once the fault is gone, the pending approval is issued (an operator's run skips backoff).

@@ -168,6 +168,7 @@ async def test_untouched_chain_verifies(db: None) -> None:
     assert report.checked == EVENTS
 
 
+@pytest.mark.slow
 async def test_concurrent_changes_leave_one_unbroken_chain(db: None) -> None:
     """50 state changes at once (each its own transaction): one chain, no fork, no gap."""
     await asyncio.gather(

@@ -133,6 +133,7 @@ ITEMS = 50
 CLIENTS = 200
 
 
+@pytest.mark.slow
 async def test_200_concurrent_claims_on_50_items(client: httpx.AsyncClient, world: World) -> None:
     """Real clients against a real two-worker server: every slot filled once, nothing lost."""
     await publish_tiny()

@@ -75,6 +75,7 @@ SCENARIOS = [
 ]
 
 
+@pytest.mark.slow
 async def test_every_status_reads_the_same_in_the_api_the_page_and_the_cli(
     client: httpx.AsyncClient, world: World
 ) -> None:
@@ -88,11 +89,13 @@ async def test_every_status_reads_the_same_in_the_api_the_page_and_the_cli(
                 await Certificate.update({Certificate.product: (await _product_of(cid_new))}).where(
                     Certificate.certificate_id == cid
                 )
+                from registry.records import CertificateRecord, fetch_one
                 from registry.services.audit import SYSTEM
                 from registry.services.issuance import _supersede_earlier
 
-                row = (
-                    await Certificate.select().where(Certificate.certificate_id == cid_new).first()
+                row = await fetch_one(
+                    Certificate.select().where(Certificate.certificate_id == cid_new),
+                    CertificateRecord,
                 )
                 assert row is not None
                 await _supersede_earlier(row, SYSTEM)
@@ -135,6 +138,7 @@ async def _product_of(cid: str) -> Any:
     return row["product"]
 
 
+@pytest.mark.slow
 async def test_offline_with_a_fresh_and_a_stale_bundle(
     client: httpx.AsyncClient, world: World, tmp_path: Path
 ) -> None:
@@ -179,6 +183,7 @@ async def test_offline_with_a_fresh_and_a_stale_bundle(
     assert "bundle" in err or "verify" in err
 
 
+@pytest.mark.slow
 async def test_offline_a_revoked_key_is_never_good_to_go(
     client: httpx.AsyncClient, world: World, tmp_path: Path
 ) -> None:

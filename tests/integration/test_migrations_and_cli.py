@@ -78,6 +78,7 @@ def test_migrations_apply_to_an_empty_postgres_database(tmp_path: Path) -> None:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}"'))
 
 
+@pytest.mark.slow
 def test_bootstrap_writes_a_private_token_file_once(tmp_path: Path) -> None:
     assert _cli(tmp_path, "db", "upgrade").returncode == 0
     first = _cli(tmp_path, "admin", "bootstrap")
@@ -93,6 +94,7 @@ def test_bootstrap_writes_a_private_token_file_once(tmp_path: Path) -> None:
     assert token_file.read_text().strip() == token
 
 
+@pytest.mark.slow
 def test_token_create_and_audit_verify(tmp_path: Path) -> None:
     import sqlite3
 

@@ -20,6 +20,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "walkthrough.py"
 pytestmark = pytest.mark.usefixtures("signing")
 
 
+@pytest.mark.slow
 async def test_walkthrough_script(db: None, tmp_path: Path) -> None:
     await publish(SYSTEM, builtin_document())
     admin = await make_person("walkthrough-admin@test.example", Role.admin, None)

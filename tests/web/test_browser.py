@@ -288,6 +288,7 @@ async def _seed(client: httpx.AsyncClient, world: World, folder: Path) -> Seeded
     return Seeded(good=good, suspended=suspended, jws=jws, pdf=pdf)
 
 
+@pytest.mark.slow
 async def test_pages_in_a_real_browser(client: httpx.AsyncClient, world: World) -> None:
     with tempfile.TemporaryDirectory(prefix="mkr-browser-") as scratch:
         folder = Path(scratch)

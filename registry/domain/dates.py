@@ -1,0 +1,50 @@
+"""Times as the registry stores them (integer UTC seconds) and the words people read for them.
+
+One home for the day length and the date formats, so that a certificate, a page, an API
+explanation and a report say the same date the same way: ``3 March 2025`` (unambiguous in
+England and independent of the process locale), and ``2025-03-03 14:05 UTC`` where the time of
+day matters.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+DAY = 86_400
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def as_date(value: date | int) -> date:
+    """A ``date`` as given, or the UTC date of integer Unix seconds (canonical times are ints)."""
+    if isinstance(value, bool):
+        raise TypeError(f"expected a date or integer UTC seconds, got {value!r}")
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date() if value.tzinfo else value.date()
+    if isinstance(value, date):
+        return value
+    return datetime.fromtimestamp(value, UTC).date()
+
+
+def long_date(value: date | int) -> str:
+    """``3 March 2025``."""
+    day = as_date(value)
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def moment(seconds: int) -> str:
+    """``2025-03-03 14:05 UTC``: a point in time, to the minute."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
