@@ -37,16 +37,23 @@ run: $(STAMP) syslibs
 	$(BIN)/registry serve
 
 # The suite on SQLite, then on PostgreSQL when one answers at REGISTRY_TEST_POSTGRES_URL.
+# Each pass runs on PYTEST_WORKERS processes (pytest-xdist; 0 runs it in one process), each
+# with its own data directory and database (tests/conftest.py). On 2 cores, the two passes one
+# after the other with -n 2 each measured fastest: 2m45s, against 2m52s with -n 3 and 2m54s for
+# both passes at once (-n 1 each). `pytest -m slow --collect-only -q` lists the slow tests.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS)
+
 test: $(STAMP) syslibs test-sqlite test-postgres
 
 test-sqlite: $(STAMP)
-	$(BIN)/pytest
+	$(PYTEST)
 
 test-postgres: $(STAMP)
 	@if $(BIN)/python -c 'import asyncio, asyncpg, sys; asyncio.run(asyncpg.connect(sys.argv[1], timeout=3))' \
 		'$(REGISTRY_TEST_POSTGRES_URL)' 2>/dev/null; then \
 		echo "== PostgreSQL pass: $(REGISTRY_TEST_POSTGRES_URL)"; \
-		REGISTRY_TEST_DATABASE_URL='$(REGISTRY_TEST_POSTGRES_URL)' $(BIN)/pytest; \
+		REGISTRY_TEST_DATABASE_URL='$(REGISTRY_TEST_POSTGRES_URL)' $(PYTEST); \
 	else \
 		echo "== PostgreSQL pass skipped: nothing answers at $(REGISTRY_TEST_POSTGRES_URL)"; \
 	fi

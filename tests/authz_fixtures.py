@@ -1,4 +1,5 @@
-"""Objects the authorization matrix acts on, made over HTTP, fresh for every test case.
+"""Objects the authorization matrix acts on, made over HTTP: fresh for every test case of a row
+whose request changes state, played once and copied into every case of a row that only reads.
 
 Each *scene* is an async function of the client and the World that builds what one row's
 request needs and returns the ids its path and body name (``{dossier}``, ``{review}``, …).
@@ -17,11 +18,12 @@ import httpx
 from piccolo.columns import Serial
 from piccolo.table import Table, sort_table_classes
 
+from registry.blobs import blob_store
 from registry.db import write_transaction
 from registry.piccolo_app import APP_CONFIG
 from registry.services import keys
 from registry.services.audit import SYSTEM
-from registry.tables import ModerationCase, Revision
+from registry.tables import Certificate, Evidence, ModerationCase, Revision
 from tests.supplier_flow import TIER_A_ADMIN, tiny_pdf
 from tests.tiny_set import approve_tiny, publish_tiny
 from tests.world import Person, World, make_world
@@ -42,37 +44,106 @@ def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     return body
 
 
-# --- the World, fast ------------------------------------------------------------------------
+# --- the World and read-only scenes, fast ---------------------------------------------------
+
+Rows = list[tuple[type[Table], list[dict[str, Any]]]]
+
+
+class _Copy:
+    """Every row of every registry table, and the bytes of the blobs those rows name."""
+
+    def __init__(self, rows: Rows, blobs: dict[str, bytes]) -> None:
+        self.rows = rows
+        self.blobs = blobs
+
+    @classmethod
+    async def take(cls) -> _Copy:
+        tables = sort_table_classes(list(APP_CONFIG.table_classes))
+        rows: Rows = []
+        for table in tables:
+            found = await table.select().order_by(table._meta.primary_key)
+            if found:
+                rows.append((table, found))
+        named = {Evidence: Evidence.sha256, Certificate: Certificate.pdf_sha256}
+        digests = {
+            row[named[table]._meta.name]
+            for table, found in rows
+            if table in named
+            for row in found
+            if row[named[table]._meta.name]
+        }
+        store = blob_store()
+        return cls(rows, {digest: await store.get(digest) for digest in sorted(digests)})
+
+    async def write_back(self) -> None:
+        """Into a database the ``db`` fixture has just emptied: the same rows (same ids, same
+        token hashes, same audit chain). Serial keys, which nothing reads, are left to the
+        database. A blob another test swept away in the meantime is stored again."""
+        store = blob_store()
+        for digest, data in self.blobs.items():
+            if not await store.exists(digest):
+                await store.put(data)
+        async with write_transaction():
+            for table, found in self.rows:
+                serial = {c._meta.name for c in table._meta.columns if isinstance(c, Serial)}
+                await table.insert(
+                    *(table(**{k: v for k, v in row.items() if k not in serial}) for row in found)
+                )
 
 
 class WorldSnapshot:
     """``make_world`` once, then the same rows written back into each freshly cleaned database.
 
     Making the World goes through the services (a few dozen queries); writing its rows back is a
-    handful of inserts in one transaction, and the matrix needs a World for hundreds of cases.
-    The copy is exact (same ids, same token hashes, same audit chain), so a case cannot tell it
-    from a World made for it alone. Serial keys (which nothing reads) are left to the database.
+    handful of inserts in one transaction, and the matrix needs a World for hundreds of cases
+    (the conftest ``world`` fixture uses one too). The copy is exact (same ids, same token
+    hashes, same audit chain), so a case cannot tell it from a World made for it alone.
     """
 
     def __init__(self) -> None:
-        self._made: tuple[World, list[tuple[type[Table], list[dict[str, Any]]]]] | None = None
+        self._made: tuple[World, _Copy] | None = None
 
     async def world(self) -> World:
         """The World, in a database the ``db`` fixture has just emptied."""
-        async with write_transaction():
-            if self._made is None:
+        if self._made is None:
+            async with write_transaction():
                 world = await make_world()
-                tables = sort_table_classes(list(APP_CONFIG.table_classes))
-                rows = [(t, await t.select().order_by(t._meta.primary_key)) for t in tables]
-                self._made = (world, [(table, found) for table, found in rows if found])
-                return world
-            world, snapshot = self._made
-            for table, found in snapshot:
-                serial = {c._meta.name for c in table._meta.columns if isinstance(c, Serial)}
-                await table.insert(
-                    *(table(**{k: v for k, v in row.items() if k not in serial}) for row in found)
-                )
+            self._made = (world, await _Copy.take())
+            return world
+        world, copy = self._made
+        await copy.write_back()
         return world
+
+
+class SceneSnapshots:
+    """A scene played once per test process, on the World, then copied into each case's freshly
+    cleaned database: for rows whose request only reads, so every case of the row (and every
+    row with the same scene) starts from the same state without making it again. The scene
+    that issues a certificate (rendering and signing a PDF) is the one this is for.
+
+    The copy is the whole database (the World too) and the blobs its rows name, exact as in
+    ``WorldSnapshot``; a case cannot tell it from a scene played for it alone, save that ids
+    repeat from case to case, which only a request that changes state could notice.
+    """
+
+    def __init__(self, world: WorldSnapshot) -> None:
+        self._world = world
+        self._made: dict[Scene, tuple[World, Ids, _Copy]] = {}
+
+    async def play(self, scene: Scene, client: httpx.AsyncClient) -> tuple[World, Ids]:
+        """The World and the ids ``scene`` made, in a database the ``db`` fixture just emptied."""
+        made = self._made.get(scene)
+        if made is None:
+            world = await self._world.world()
+            # One commit for the whole scene: the in-process app runs in this task, so the
+            # transactions its services open join this one.
+            async with write_transaction():
+                ids = await scene(client, world)
+            self._made[scene] = (world, ids, await _Copy.take())
+            return world, dict(ids)
+        world, ids, copy = made
+        await copy.write_back()
+        return world, dict(ids)
 
 
 # --- steps ----------------------------------------------------------------------------------

@@ -15,15 +15,18 @@ Rules the table encodes:
 - a review is seen and worked on only by the reviewer who claimed it: 404 for every other reviewer;
 - a refused request changes nothing, and a list shows nobody what they may not read.
 
-Every case starts from a clean database with the World in it; a row's ``setup`` scene then makes
-fresh objects (tests/authz_fixtures.py), so a request that changes state (submit, claim, decide…)
-never affects another cell.
+Every case starts from a clean database with the World in it and what the row's ``setup`` scene
+makes (tests/authz_fixtures.py). A row whose request changes state (submit, claim, decide…) plays
+its scene afresh in every case, so no change reaches another cell. A row whose request only reads
+(every GET, and the verification POSTs) plays its scene once per test process and has the
+result copied into each case's clean database: the certificate rows would otherwise issue a
+certificate (a PDF rendered and signed) for every cell. Such a row must leave the audit trail as
+it was for every caller, which holds it to only reading.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -33,14 +36,13 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from litestar import Litestar
 from litestar.routes import HTTPRoute
 
 from registry.app import create_app
 from registry.db import write_transaction
 from registry.tables import AuditEvent
 from tests import authz_fixtures as scene
-from tests.authz_fixtures import CODE, DOCUMENT_TYPE, Scene, WorldSnapshot
+from tests.authz_fixtures import CODE, DOCUMENT_TYPE, Scene, SceneSnapshots, WorldSnapshot
 from tests.supplier_flow import TIER_A_ADMIN, tiny_pdf
 from tests.tiny_set import TINY
 from tests.world import World
@@ -63,6 +65,8 @@ class Endpoint:
     ``body`` builds a fresh JSON body per request, so creating things never collides; ``form``
     builds a multipart body instead (httpx's ``files`` and ``data``). When ``shows`` names an id,
     a 200 must contain it for the callers in ``shown_to`` and for nobody else (lists never leak).
+    ``read_only`` says the request changes nothing for any caller (by default: a GET), so the
+    row's cases share one playing of its scene (see the module's docstring).
     """
 
     name: str
@@ -75,9 +79,14 @@ class Endpoint:
     form: Body | None = None
     shows: str | None = None
     shown_to: frozenset[str] = frozenset()
+    read_only: bool | None = None
 
     def url(self, ids: Ids) -> str:
         return self.path.format_map(ids)
+
+    @property
+    def only_reads(self) -> bool:
+        return self.method == "GET" if self.read_only is None else self.read_only
 
 
 def everyone(status: int) -> dict[str, int]:
@@ -790,6 +799,7 @@ MATRIX = [
         everyone(200),
         form=certificate_pdf_form,
         setup=scene.certificate_of_a,
+        read_only=True,
     ),
     Endpoint(
         "verify supplier A's certificate statement",
@@ -798,6 +808,7 @@ MATRIX = [
         everyone(200),
         statement_body,
         setup=scene.certificate_of_a,
+        read_only=True,
     ),
     Endpoint(
         "list the directory",
@@ -816,6 +827,7 @@ MATRIX = [
         everyone(200),
         form=certificate_pdf_form,
         setup=scene.certificate_of_a,
+        read_only=True,
     ),
     Endpoint(
         "show the verification page of supplier A's certificate",
@@ -844,25 +856,25 @@ def test_every_row_names_every_caller() -> None:
     assert len(names) == len(set(names)), "row names must be unique: they are the test ids"
 
 
-@functools.cache
-def _shared_app() -> Litestar:
-    return create_app()
-
-
-@pytest.fixture
-def app(db: None) -> Litestar:
-    """One application for every case: it holds no state of its own, and building it costs more
-    than most cases' requests (the database is still cleaned for each case)."""
-    return _shared_app()
-
-
 _WORLD = WorldSnapshot()
+_SCENES = SceneSnapshots(_WORLD)
 
 
-@pytest.fixture
-async def world(db: None) -> World:
-    """The conftest World, copied into each case's clean database rather than made again."""
-    return await _WORLD.world()
+async def arrange(row: Endpoint, client: httpx.AsyncClient) -> tuple[World, dict[str, Any]]:
+    """The conftest World (copied into the case's clean database rather than made again) and
+    what the row's scene made: afresh when the row changes state, else a copy of one playing."""
+    made: Ids
+    if row.setup is None:
+        world, made = await _WORLD.world(), {}
+    elif row.only_reads:
+        world, made = await _SCENES.play(row.setup, client)
+    else:
+        world = await _WORLD.world()
+        # One commit for the whole scene: the in-process app runs in this task, so the
+        # transactions its services open join this one.
+        async with write_transaction():
+            made = await row.setup(client, world)
+    return world, {**vars(world), **made}
 
 
 @pytest.mark.parametrize(
@@ -873,13 +885,8 @@ async def world(db: None) -> World:
         for caller in CALLERS
     ],
 )
-async def test_matrix(client: httpx.AsyncClient, world: World, row: Endpoint, caller: str) -> None:
-    ids: dict[str, Any] = vars(world).copy()
-    if row.setup:
-        # One commit for the whole scene: the in-process app runs in this task, so the
-        # transactions its services open join this one.
-        async with write_transaction():
-            ids.update(await row.setup(client, world))
+async def test_matrix(client: httpx.AsyncClient, row: Endpoint, caller: str) -> None:
+    world, ids = await arrange(row, client)
     person = world.by_name(caller)
     headers = {name: value.format_map(ids) for name, value in row.headers.items()}
     changes_before = await AuditEvent.count()
@@ -898,6 +905,9 @@ async def test_matrix(client: httpx.AsyncClient, world: World, row: Endpoint, ca
         # A refusal changes nothing: the audit trail, which records every change, stays as it
         # was (a write that went through and then answered 404 would otherwise look refused).
         assert await AuditEvent.count() == changes_before, "a refused request changed something"
+    elif row.only_reads:
+        # Its cases share one playing of the scene: a row marked as only reading must not write.
+        assert await AuditEvent.count() == changes_before, "a read-only row changed something"
     if expected == 401:
         assert response.headers["www-authenticate"].startswith("Bearer")
     if row.shows and expected == 200:
