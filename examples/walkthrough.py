@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -63,9 +64,22 @@ def applies(criterion: dict[str, Any], profile: dict[str, Any]) -> bool:
 def main() -> None:
     """Walk the flow and print what happens at each step."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--server", default="http://127.0.0.1:8000")
-    parser.add_argument("--admin-token-file", type=Path, default=Path("var/admin-token"))
+    # The same defaults as the server: REGISTRY_BASE_URL, and the token file `make run` writes
+    # under REGISTRY_DATA_DIR.
+    parser.add_argument(
+        "--server", default=os.environ.get("REGISTRY_BASE_URL", "http://127.0.0.1:8000")
+    )
+    parser.add_argument(
+        "--admin-token-file",
+        type=Path,
+        default=Path(os.environ.get("REGISTRY_DATA_DIR", "var")) / "admin-token",
+    )
     args = parser.parse_args()
+    if not args.admin_token_file.is_file():
+        sys.exit(
+            f"no admin token at {args.admin_token_file}: start the registry with `make run` "
+            "(it writes one there), or pass --admin-token-file"
+        )
     run = uuid.uuid4().hex[:6]
     http = httpx.Client(base_url=args.server, timeout=60)
     admin = {"Authorization": f"Bearer {args.admin_token_file.read_text().strip()}"}

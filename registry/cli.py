@@ -38,7 +38,14 @@ def write_secret_file(path: Path, secret: str) -> None:
     os.chmod(path, 0o600)
 
 
+class Unreachable(click.ClickException):
+    """The registry server did not answer: exit 3, never confused with a verdict (0, 1, 2)."""
+
+    exit_code = 3
+
+
 @click.group()
+@click.version_option(package_name="kitemark-registry", prog_name="registry")
 def main() -> None:
     """Kitemark Registry: assessed health technology, signed certificates anyone can verify."""
 
@@ -294,6 +301,9 @@ def trust_fetch(server: str | None, out: Path | None, root_sha256: str | None) -
     base = (server or get_settings().base_url).rstrip("/")
     try:
         response = httpx.get(f"{base}/v1/trust", timeout=30)
+    except httpx.TransportError as e:
+        raise Unreachable(f"could not reach {base}: {e}") from e
+    try:
         response.raise_for_status()
         saved = {**response.json(), "fetched_at": clock.now(), "server": base}
         bundle = load_bundle(saved, root_sha256=root_sha256)
@@ -331,7 +341,7 @@ def verify(
 ) -> None:
     """Verify a certificate: SUBJECT is a PDF file, a certificate ID, or a QR code's text.
 
-    Exit status: 0 good to go, 1 not good to go, 2 unknown.
+    Exit status: 0 good to go, 1 not good to go, 2 unknown, 3 the server could not be reached.
     """
     import json
 
@@ -380,8 +390,10 @@ def _verify_online(subject: str, pdf: bytes | None, server: str | None) -> Any:
             response = httpx.post(f"{base}/v1/verify/statement", json={"text": subject}, timeout=30)
         else:
             response = httpx.get(f"{base}/v1/verify/{subject}", timeout=30)
+    except httpx.TransportError as e:
+        raise Unreachable(f"could not reach {base}: {e}") from e
     except httpx.HTTPError as e:
-        raise click.ClickException(f"could not reach {base}: {e}") from e
+        raise click.ClickException(f"could not verify at {base}: {e}") from e
     if response.status_code != 200:
         detail = response.json().get("detail", response.text) if response.content else ""
         raise click.ClickException(f"{response.status_code}: {detail}")

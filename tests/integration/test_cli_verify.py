@@ -225,3 +225,23 @@ async def test_pdfsig_agrees_on_the_tamper_corpus(
         unmodified = next(c for c in ours["checks"] if c["name"] == "document_unmodified")
         assert says_whole is whole, (name, out.decode())
         assert (unmodified["outcome"] == "passed") is whole, name
+
+
+async def test_an_unreachable_server_exits_3_not_a_verdict(tmp_path: Path) -> None:
+    from tests.live_server import free_port
+
+    nobody = f"http://127.0.0.1:{free_port()}"
+    code, _, err = await cli("verify", "MKR-7Q4K-9X2M-G", "--server", nobody)
+    assert code == 3, err
+    assert f"could not reach {nobody}" in err
+    code, _, err = await cli("trust", "fetch", "--server", nobody, "--out", str(tmp_path / "t"))
+    assert code == 3, err
+    assert "Traceback" not in err
+
+
+async def test_the_command_says_its_version() -> None:
+    from importlib.metadata import version
+
+    code, out, _ = await cli("--version")
+    assert code == 0
+    assert out.strip() == f"registry, version {version('kitemark-registry')}"

@@ -42,3 +42,21 @@ async def test_walkthrough_script(db: None, tmp_path: Path) -> None:
     text = out.decode()
     assert process.returncode == 0, err.decode() + text
     assert "verified by ID: good_to_go, by statement: good_to_go, by PDF: good_to_go" in text
+
+
+async def test_the_walkthrough_finds_the_token_under_the_data_dir_or_says_where_it_looked(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "REGISTRY_DATA_DIR": str(tmp_path / "elsewhere")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SCRIPT),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 1
+    message = err.decode()
+    assert f"no admin token at {tmp_path / 'elsewhere' / 'admin-token'}" in message
+    assert "Traceback" not in message
