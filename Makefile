@@ -16,18 +16,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-# WeasyPrint needs Pango; without HarfBuzz's subsetter it silently takes a path measured 6x slower.
+# The Debian packages of system-packages.txt (shared with .ci/run): installed when missing, as root
+# or with passwordless sudo; otherwise the exact apt-get command is printed and make stops.
 syslibs:
-	@missing=""; \
-	for lib in libpango-1.0.so.0:libpango-1.0-0 libpangoft2-1.0.so.0:libpangoft2-1.0-0 \
-	           libharfbuzz-subset.so.0:libharfbuzz-subset0; do \
-		so=$${lib%%:*}; pkg=$${lib##*:}; \
-		ldconfig -p | grep -q "$$so" || missing="$$missing $$pkg"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "Missing system libraries for WeasyPrint. Install the Debian packages:$$missing"; \
-		echo "  sudo apt-get install$$missing"; exit 1; \
-	fi
+	@bash .ci/install-system-packages
 
 run: $(STAMP) syslibs
 	$(BIN)/registry db upgrade
