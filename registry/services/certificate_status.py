@@ -8,6 +8,10 @@ status change (the transparency log, notifications) joins here.
 
 from __future__ import annotations
 
+from typing import Any
+
+from piccolo.columns import Column
+
 from registry.domain.audit_chain import AuditTag
 from registry.domain.certificate import CertificateStatus, Reason, StatusAction, transition
 from registry.records import CertificateRecord
@@ -44,7 +48,7 @@ async def change(
     forbids it. ``successor`` names the certificate that supersedes this one; ``event_note``
     words the history entry when it should differ from the status note."""
     status = transition(certificate.status, action)
-    changes: dict[object, object] = {
+    changes: dict[Column | str, Any] = {
         Certificate.status: status.value,
         Certificate.status_reason: reason.value,
         Certificate.status_note: note,
@@ -52,7 +56,7 @@ async def change(
     }
     if successor is not None:
         changes[Certificate.superseded_by] = successor
-    await Certificate.update(changes).where(Certificate.id == certificate.id)  # type: ignore[arg-type]
+    await Certificate.update(changes).where(Certificate.id == certificate.id)
     await CertificateEvent.insert(
         CertificateEvent(
             certificate=certificate.id,

@@ -45,7 +45,7 @@ from registry.services.audit import Actor
 from registry.services.paging import decode_time_id_cursor, encode_time_id_cursor
 from registry.services.products import product_row, supplier_organisation
 from registry.settings import get_settings
-from registry.tables import Answer, Certificate, Dossier, Evidence, Product, Revision
+from registry.tables import Answer, Dossier, Evidence, Product, Revision
 from schemas.dossier import (
     AnswerChangeOut,
     AnswerOut,
@@ -91,11 +91,6 @@ class Loaded:
 class _RevisionNumber(Record, frozen=True):
     id: uuid.UUID
     number: int
-
-
-class _Issued(Record, frozen=True):
-    revision: uuid.UUID
-    certificate_id: str
 
 
 class _RevisionStatus(Record, frozen=True):
@@ -625,22 +620,13 @@ async def list_revisions(principal: Principal, dossier_id: str) -> RevisionList:
         Revision.select().where(Revision.dossier == loaded.dossier.id).order_by(Revision.number),
         RevisionRecord,
     )
-    issued = {
-        row.revision: row.certificate_id
-        for row in await fetch(
-            Certificate.select(Certificate.revision, Certificate.certificate_id).where(
-                Certificate.dossier == loaded.dossier.id
-            ),
-            _Issued,
-        )
-    }
     items = []
     for row in rows:
-        shown = await progress.revision_progress(row.id)
+        shown = await progress.progress_of(row)
         items.append(
             msgspec.structs.replace(
                 _revision_row_out(row),
-                certificate_id=issued.get(row.id),
+                certificate_id=shown.certificate_id,
                 issuance=shown.issuance,
                 next_step=shown.next_step,
             )

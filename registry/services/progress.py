@@ -5,19 +5,12 @@ from __future__ import annotations
 import uuid
 
 from registry.db import read_transaction
-from registry.domain.dossier import RevisionStatus
 from registry.domain.progress import Progress, next_step
 from registry.domain.review import SlotStatus
 from registry.errors import NotFound
-from registry.records import IssuanceRecord, Record, fetch, fetch_one
+from registry.records import IssuanceRecord, Record, RevisionRecord, fetch, fetch_one
 from registry.tables import Certificate, Issuance, ModerationCase, ReviewSlot, Revision
 from schemas.issuance import IssuanceOut, RevisionProgress
-
-
-class _RevisionFacts(Record, frozen=True):
-    dossier: uuid.UUID
-    number: int
-    status: RevisionStatus
 
 
 class _SlotStatus(Record, frozen=True):
@@ -40,27 +33,18 @@ def issuance_out(row: IssuanceRecord) -> IssuanceOut:
     )
 
 
-async def issuances(revision_ids: list[uuid.UUID]) -> dict[uuid.UUID, IssuanceOut]:
-    """The issuance of each of these revisions that has one, by revision id."""
-    if not revision_ids:
-        return {}
-    rows = await fetch(
-        Issuance.select().where(Issuance.revision.is_in(revision_ids)), IssuanceRecord
-    )
-    return {row.revision: issuance_out(row) for row in rows}
-
-
 async def revision_progress(revision_id: uuid.UUID) -> RevisionProgress:
     """The revision's status now, with one sentence on what happens next."""
+    revision = await fetch_one(Revision.select().where(Revision.id == revision_id), RevisionRecord)
+    if revision is None:
+        raise NotFound(f"no revision {revision_id}")
+    return await progress_of(revision)
+
+
+async def progress_of(revision: RevisionRecord) -> RevisionProgress:
+    """``revision_progress`` of a revision its caller already loaded."""
+    revision_id = revision.id
     async with read_transaction():
-        revision = await fetch_one(
-            Revision.select(Revision.dossier, Revision.number, Revision.status).where(
-                Revision.id == revision_id
-            ),
-            _RevisionFacts,
-        )
-        if revision is None:
-            raise NotFound(f"no revision {revision_id}")
         slots = await fetch(
             ReviewSlot.select(ReviewSlot.status).where(ReviewSlot.revision == revision_id),
             _SlotStatus,
