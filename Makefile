@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export REGISTRY_DATA_DIR ?= var
 REGISTRY_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres lint typecheck format openapi syslibs bench clean
+.PHONY: run test test-sqlite test-postgres fuzz lint typecheck format openapi syslibs bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -49,6 +49,12 @@ test-postgres: $(STAMP)
 	else \
 		echo "== PostgreSQL pass skipped: nothing answers at $(REGISTRY_TEST_POSTGRES_URL)"; \
 	fi
+
+# The suite's schemathesis run (tests/fuzz) bounds examples per operation, role and mode to
+# REGISTRY_FUZZ_EXAMPLES=8; this runs the same checks with FUZZ_EXAMPLES each (and on SQLite).
+FUZZ_EXAMPLES ?= 300
+fuzz: $(STAMP)
+	REGISTRY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) tests/fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from piccolo.engine.postgres import PostgresEngine
@@ -19,9 +20,12 @@ from registry.api.certificates import CertificateController, IssuanceController,
 from registry.api.client_address import rate_limit_config
 from registry.api.criteria import CriteriaSetController
 from registry.api.directory import DirectoryController
+from registry.api.docs_ui import OfflineSwaggerUI
 from registry.api.dossiers import DossierController, ProductController
+from registry.api.idempotency import IdempotencyMiddleware, document_idempotency
 from registry.api.identity import OrganisationController, TokenController, UserController
 from registry.api.problems import EXCEPTION_HANDLERS
+from registry.api.request_body import refuse_bad_json_body
 from registry.api.reviews import (
     InterestController,
     ModerationController,
@@ -32,7 +36,7 @@ from registry.api.system import MeController, health
 from registry.api.verify import VerifyController
 from registry.blobs import close_blob_store
 from registry.db import engine
-from registry.services import issuance, queue
+from registry.services import blob_sweep, idempotency, issuance, queue
 from registry.settings import Settings, get_settings
 from registry.web import pages
 
@@ -52,31 +56,56 @@ async def _database_pool(_: Litestar) -> AsyncIterator[None]:
         yield
 
 
+async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Run ``job`` every ``seconds``, for ever; a failed round is logged and the next one runs."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:  # periodic work must outlive a failed round
+            log.exception("periodic job %s failed", getattr(job, "__name__", job))
+
+
+async def _leases_and_issuances() -> None:
+    await queue.sweep_expired_leases()
+    await issuance.issue_pending()
+
+
+async def _blob_sweep() -> None:
+    await blob_sweep.periodic_sweep(get_settings().blob_sweep_grace_seconds)
+
+
 @asynccontextmanager
 async def _periodic_work(app: Litestar) -> AsyncIterator[None]:
-    """Periodic work: expire review leases; retry certificate issuances that are due."""
-    interval = get_settings().lease_sweep_interval_seconds
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await queue.sweep_expired_leases()
-                await issuance.issue_pending()
-            except Exception:  # the sweeper must outlive a failed round
-                log.exception("periodic work failed")
-
-    task = asyncio.create_task(loop())
+    """Periodic work: expire review leases and retry issuances that are due (every
+    REGISTRY_LEASE_SWEEP_INTERVAL); sweep unreferenced blobs (every REGISTRY_BLOB_SWEEP_INTERVAL);
+    purge idempotency keys older than 24 hours (a plain DELETE, harmless in several processes).
+    Each other job elects one process where several share a database."""
+    settings = get_settings()
+    tasks = [
+        asyncio.create_task(_every(settings.lease_sweep_interval_seconds, _leases_and_issuances)),
+        asyncio.create_task(_every(settings.blob_sweep_interval_seconds, _blob_sweep)),
+        asyncio.create_task(
+            _every(settings.lease_sweep_interval_seconds, idempotency.purge_expired)
+        ),
+    ]
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def openapi_config() -> OpenAPIConfig:
-    """The OpenAPI document's metadata; /schema serves it with its docs UIs."""
+    """The OpenAPI document's metadata; /schema serves it (``openapi.json``, ``openapi.yaml``)
+    and Swagger UI, whose files the app serves itself (``registry.api.docs_ui``).
+
+    Each operation's description is its handler's docstring.
+    """
+    docs_path = "/schema"
     return OpenAPIConfig(
         title="Kitemark Registry",
         version="1",
@@ -84,7 +113,9 @@ def openapi_config() -> OpenAPIConfig:
             "Suppliers submit evidence dossiers, reviewers score them against published criteria,"
             " and the registry issues signed 'good to go' certificates anyone can verify."
         ),
-        path="/schema",
+        path=docs_path,
+        render_plugins=[OfflineSwaggerUI(docs_path), JsonRenderPlugin(), YamlRenderPlugin()],
+        use_handler_docstrings=True,
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(
@@ -98,7 +129,7 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the ASGI application."""
     settings = settings or get_settings()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             MeController,
@@ -121,12 +152,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             VerifyController,
             pages.router,
         ],
-        middleware=[rate_limit_config(settings).middleware],
+        middleware=[rate_limit_config(settings).middleware, IdempotencyMiddleware()],
         plugins=[ProblemDetailsPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=refuse_bad_json_body,  # strict, bounded JSON bodies (request_body.py)
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         template_config=pages.template_config(),
         lifespan=[_database_pool, _periodic_work],
         on_shutdown=[close_blob_store],
     )
+    document_idempotency(app)  # the Idempotency-Key header, on the operations it applies to
+    return app

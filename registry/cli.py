@@ -397,7 +397,11 @@ def _verify_online(subject: str, pdf: bytes | None, server: str | None) -> Any:
     if response.status_code != 200:
         detail = response.json().get("detail", response.text) if response.content else ""
         raise click.ClickException(f"{response.status_code}: {detail}")
-    return msgspec.json.decode(response.content, type=VerificationOut)
+    try:
+        return msgspec.json.decode(response.content, type=VerificationOut)
+    except (msgspec.ValidationError, msgspec.DecodeError) as e:
+        # e.g. a server older than this CLI (times as integer seconds, not RFC 3339)
+        raise click.ClickException(f"{base} did not answer with a verification: {e}") from e
 
 
 def _verify_offline(

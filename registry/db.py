@@ -89,6 +89,23 @@ async def chain_lock(key: int) -> None:
         await db.run_ddl(f"SELECT pg_advisory_xact_lock({int(key)})")
 
 
+@asynccontextmanager
+async def elected(key: int) -> AsyncIterator[bool]:
+    """Whether this process won periodic job ``key`` for the block's duration.
+
+    PostgreSQL: a transaction-scoped advisory lock taken without waiting, so among several app
+    processes one does the job and the rest skip it. SQLite has one server process per file in
+    practice, so it always wins, and holds no transaction (a long job must not block writers).
+    """
+    db = engine()
+    if not isinstance(db, PostgresEngine):
+        yield True
+        return
+    async with db.transaction():
+        rows = await db.run_ddl(f"SELECT pg_try_advisory_xact_lock({int(key)}) AS won")
+        yield bool(rows and rows[0]["won"])
+
+
 def is_unique_violation(error: BaseException) -> bool:
     """True when a write failed on a unique constraint, on either engine (never by message text)."""
     if isinstance(error, asyncpg.UniqueViolationError):

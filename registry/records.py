@@ -194,6 +194,18 @@ class EvidenceRecord(Record, frozen=True):
     uploaded_at: int
 
 
+class IdempotencyKeyRecord(Record, frozen=True):
+    """A row of ``idempotency_key``."""
+
+    id: uuid.UUID
+    lookup: str
+    fingerprint: str
+    created_at: int
+    status: int | None
+    headers: str
+    body: bytes
+
+
 class IssuanceRecord(Record, frozen=True):
     """A row of ``issuance``."""
 

@@ -30,6 +30,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     issuance_retry_max_seconds: int
     issuance_lease_seconds: int
     lease_sweep_interval_seconds: float
+    blob_sweep_interval_seconds: float
+    blob_sweep_grace_seconds: int
     key_dir: Path
     key_rotation_days: int
     certificate_validity_days: int
@@ -100,6 +102,8 @@ def load_settings() -> Settings:
         issuance_retry_max_seconds=int(_env("ISSUANCE_RETRY_MAX", "3600")),
         issuance_lease_seconds=int(_env("ISSUANCE_LEASE", "300")),
         lease_sweep_interval_seconds=float(_env("LEASE_SWEEP_INTERVAL", "60")),
+        blob_sweep_interval_seconds=float(_env("BLOB_SWEEP_INTERVAL", "3600")),
+        blob_sweep_grace_seconds=int(_env("BLOB_SWEEP_GRACE", "3600")),
         key_dir=Path(_env("KEY_DIR", str(data_dir / "keys"))).resolve(),
         key_rotation_days=int(_env("KEY_ROTATION_DAYS", "365")),
         certificate_validity_days=int(_env("CERTIFICATE_VALIDITY_DAYS", "365")),

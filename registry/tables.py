@@ -10,6 +10,7 @@ from piccolo.columns import (
     UUID,
     BigInt,
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     OnDelete,
@@ -301,3 +302,20 @@ class CertificateEvent(Table, tablename="certificate_event"):
     reason = Varchar(length=32, null=True, default=None)
     note = Text(default="")
     actor = Varchar(length=64)
+
+
+class IdempotencyKey(Table, tablename="idempotency_key"):
+    """A caller's Idempotency-Key, and the response its first request got, kept for 24 hours.
+
+    ``lookup`` is a digest of the caller's credential and the key (the credential is never
+    stored); its uniqueness decides which of two racing requests runs. ``status`` is NULL while
+    that request runs. Only responses the rules in ``registry.domain.idempotency`` keep are here.
+    """
+
+    id = UUID(primary_key=True)
+    lookup = Varchar(length=64, unique=True)
+    fingerprint = Varchar(length=64)
+    created_at = BigInt(index=True)
+    status = Integer(null=True, default=None)
+    headers = Text(default="[]")  # canonical JSON list of [name, value] pairs
+    body = Bytea(default=b"")

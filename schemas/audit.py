@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.base import Response, UnixTime
+from schemas.base import Response, UtcTime
 
 
 class AuditEventOut(Response, frozen=True):
@@ -14,7 +14,7 @@ class AuditEventOut(Response, frozen=True):
     tag: str
     actor: str
     subject: str
-    at: UnixTime
+    at: UtcTime
     details: dict[str, Any]
     prev_hash: str
     hash: str

@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 import msgspec
 
 from registry.domain.certificate import Reason, ShownStatus
-from schemas.base import MULTI_LINE, Request, Response, UnixTime
+from schemas.base import MULTI_LINE, Request, Response, UtcTime
 
 
 class StatusEvent(Response, frozen=True):
     """One change in a certificate's life, in plain language."""
 
-    at: UnixTime
+    at: UtcTime
     action: str
     status: str
     reason: Reason | None
@@ -38,7 +38,7 @@ class CertificateOut(Response, frozen=True):
     status: ShownStatus
     status_reason: Reason | None
     status_note: str | None
-    status_changed_at: UnixTime | None
+    status_changed_at: UtcTime | None
     superseded_by: str | None
     product_name: str
     product_version: str
@@ -49,8 +49,8 @@ class CertificateOut(Response, frozen=True):
     criteria_set: str
     criteria_set_sha256: str
     dossier_sha256: str
-    issued_at: UnixTime
-    valid_until: UnixTime
+    issued_at: UtcTime
+    valid_until: UtcTime
     kid: str
     pdf_sha256: str
     sections: list[SectionResult]

@@ -39,7 +39,7 @@ from registry.domain.criteria_document import (
     Sha256Hex,
     Title,
 )
-from schemas.base import Response, UnixTime
+from schemas.base import Response, UtcTime
 
 __all__ = [
     "CRITERIA_SET_KEY_PATTERN",
@@ -86,7 +86,7 @@ class CriteriaSetSummary(Response, frozen=True):
     version: int
     title: str
     sha256: Sha256Hex
-    published_at: UnixTime
+    published_at: UtcTime
     criteria_count: int
 
 
@@ -96,7 +96,7 @@ class CriteriaSetOut(Response, frozen=True):
     key: str
     version: int
     sha256: Sha256Hex
-    published_at: UnixTime
+    published_at: UtcTime
     document: CriteriaSetDocument
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 
 from registry.domain.certificate import Reason, ShownStatus
-from schemas.base import Request, Response, UnixTime
+from schemas.base import Request, Response, UtcTime
 from schemas.criteria import CRITERIA_SET_KEY_PATTERN, EsfTier
 
 # Limits and patterns of the search parameters, shared by the controller's query parameters.
@@ -53,14 +53,14 @@ class DirectoryEntry(Response, frozen=True):
     criteria_set: Annotated[
         str, msgspec.Meta(description="key/version", examples=["kitemark-core/1"])
     ]
-    issued_at: UnixTime
-    valid_until: UnixTime
+    issued_at: UtcTime
+    valid_until: UtcTime
     status: Annotated[
         ShownStatus, msgspec.Meta(description="expired once valid_until has passed (not stored)")
     ]
     status_reason: Reason | None
     status_note: str | None
-    status_changed_at: UnixTime | None
+    status_changed_at: UtcTime | None
     superseded_by: str | None
     links: EntryLinks
 

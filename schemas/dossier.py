@@ -7,18 +7,13 @@ from typing import Annotated
 import msgspec
 
 from registry.domain.dossier import RevisionStatus
-from schemas.base import MULTI_LINE, ONE_LINE, Request, Response, UnixTime
+from schemas.base import MULTI_LINE, MULTI_LINE_NOT_BLANK, ONE_LINE, Request, Response, UtcTime
 from schemas.criteria import ProductProfile
 from schemas.issuance import IssuanceOut
 from schemas.review import DecisionOut
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE)]
-Purpose = Annotated[
-    str,
-    msgspec.Meta(
-        min_length=1, max_length=5000, pattern=r"^(?=[\s\S]*\S)[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-    ),
-]
+Purpose = Annotated[str, msgspec.Meta(min_length=1, max_length=5000, pattern=MULTI_LINE_NOT_BLANK)]
 Summary = Annotated[str, msgspec.Meta(max_length=5000, pattern=MULTI_LINE)]
 Version = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[\w.+-]+$")]
 IsoDate = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
@@ -41,7 +36,7 @@ class ProductOut(Response, frozen=True):
     name: str
     intended_purpose: str
     profile: ProductProfile
-    created_at: UnixTime
+    created_at: UtcTime
 
 
 class ProductPage(Response, frozen=True):
@@ -87,7 +82,7 @@ class AnswerOut(Response, frozen=True):
 
     code: str
     value: AnswerValue
-    updated_at: UnixTime
+    updated_at: UtcTime
 
 
 class EvidenceOut(Response, frozen=True):
@@ -103,7 +98,7 @@ class EvidenceOut(Response, frozen=True):
     sha256: str
     expires_on: str | None
     issued_on: str | None
-    uploaded_at: UnixTime
+    uploaded_at: UtcTime
 
 
 class EvidenceMeta(Request):
@@ -132,8 +127,8 @@ class DossierOut(Response, frozen=True):
     answers: list[AnswerOut]
     evidence: list[EvidenceOut]
     etag: str
-    created_at: UnixTime
-    updated_at: UnixTime
+    created_at: UtcTime
+    updated_at: UtcTime
 
 
 class DossierSummary(Response, frozen=True):
@@ -145,7 +140,7 @@ class DossierSummary(Response, frozen=True):
     criteria_set: str
     revision: int
     status: RevisionStatus
-    updated_at: UnixTime
+    updated_at: UtcTime
 
 
 class DossierPage(Response, frozen=True):
@@ -178,9 +173,9 @@ class RevisionOut(Response, frozen=True):
     number: int
     status: RevisionStatus
     digest: str | None
-    created_at: UnixTime
-    submitted_at: UnixTime | None
-    decided_at: UnixTime | None
+    created_at: UtcTime
+    submitted_at: UtcTime | None
+    decided_at: UtcTime | None
     decision: DecisionOut | None = None
     certificate_id: str | None = None
     # After an approval: where its certificate's issuance stands, with any failure's reason.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from schemas.base import Response, UnixTime
+from schemas.base import Response, UtcTime
 from schemas.issuance import IssuanceOut
 
 Outcome = Literal["approved", "changes_requested", "rejected"]
@@ -65,7 +65,7 @@ class FeedbackOut(Response, frozen=True):
     dossier_id: str
     revision: int
     outcome: Outcome
-    decided_at: UnixTime | None
+    decided_at: UtcTime | None
     moderated: bool
     reasons: list[str]
     sections: list[SectionResult]

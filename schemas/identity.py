@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 
 from registry.domain.identity import OrganisationKind, Role
-from schemas.base import ONE_LINE, Request, Response, UnixTime
+from schemas.base import ONE_LINE, Request, Response, UtcTime
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LINE)]
 Email = Annotated[
@@ -32,7 +32,7 @@ class OrganisationOut(Response, frozen=True):
     id: str
     name: str
     kind: OrganisationKind
-    created_at: UnixTime
+    created_at: UtcTime
 
 
 class OrganisationPage(Response, frozen=True):
@@ -66,7 +66,7 @@ class UserOut(Response, frozen=True):
     role: Role
     organisation_id: str | None
     active: bool
-    created_at: UnixTime
+    created_at: UtcTime
 
 
 class TokenCreate(Request):
@@ -83,10 +83,10 @@ class TokenOut(Response, frozen=True):
     user_id: str
     label: str
     prefix: str
-    created_at: UnixTime
-    expires_at: UnixTime | None
-    revoked_at: UnixTime | None
-    last_used_at: UnixTime | None
+    created_at: UtcTime
+    expires_at: UtcTime | None
+    revoked_at: UtcTime | None
+    last_used_at: UtcTime | None
 
 
 class TokenCreated(Response, frozen=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from registry.domain.dossier import RevisionStatus
 from registry.domain.issuance import IssuanceState
-from schemas.base import Response, UnixTime
+from schemas.base import Response, UtcTime
 
 
 class IssuanceOut(Response, frozen=True):
@@ -13,9 +13,9 @@ class IssuanceOut(Response, frozen=True):
     state: IssuanceState
     attempts: int
     reason: str | None
-    next_attempt_at: UnixTime | None
+    next_attempt_at: UtcTime | None
     certificate_id: str | None
-    updated_at: UnixTime
+    updated_at: UtcTime
 
 
 class IssuanceItem(Response, frozen=True):

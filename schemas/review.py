@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from registry.domain.review import SlotStatus
-from schemas.base import MULTI_LINE, Request, Response, UnixTime
+from schemas.base import MULTI_LINE, Request, Response, UtcTime
 from schemas.issuance import RevisionProgress
 
 Recommendation = Literal["approve", "changes_requested", "reject"]
@@ -24,7 +24,7 @@ class QueueItem(Response, frozen=True):
     product: str
     product_version: str
     criteria_set: str
-    queued_at: UnixTime
+    queued_at: UtcTime
     waiting_seconds: int
     in_review_seconds: int | None
     reviews_needed: int
@@ -55,7 +55,7 @@ class ScoreOut(Response, frozen=True):
     score: int | None
     not_applicable: bool
     rationale: str
-    updated_at: UnixTime
+    updated_at: UtcTime
 
 
 class ReviewOut(Response, frozen=True):
@@ -65,12 +65,12 @@ class ReviewOut(Response, frozen=True):
     dossier_id: str
     revision: int
     status: SlotStatus
-    claimed_at: UnixTime | None
-    lease_until: UnixTime | None
+    claimed_at: UtcTime | None
+    lease_until: UtcTime | None
     criteria: list[str]
     scores: list[ScoreOut]
     recommendation: Recommendation | None
-    submitted_at: UnixTime | None
+    submitted_at: UtcTime | None
     # On a submit: what the review led to (waiting for reviews, moderation, a decision, a
     # certificate or its issuance state).
     progress: RevisionProgress | None = None
@@ -85,12 +85,12 @@ class ReviewSummary(Response, frozen=True):
     product: str
     supplier: str
     status: SlotStatus  # claimed (open work, lease live) or submitted
-    claimed_at: UnixTime | None
-    lease_until: UnixTime | None
+    claimed_at: UtcTime | None
+    lease_until: UtcTime | None
     lease_seconds_left: int | None
     scored: int
     recommendation: Recommendation | None
-    submitted_at: UnixTime | None
+    submitted_at: UtcTime | None
 
 
 class ReviewPage(Response, frozen=True):
@@ -139,7 +139,7 @@ class ModerationCaseOut(Response, frozen=True):
     revision: int
     status: Literal["open", "decided"]
     reasons: list[str]
-    opened_at: UnixTime
+    opened_at: UtcTime
     reviews: list[ReviewerScores]
 
 

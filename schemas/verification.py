@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from schemas.base import Request, Response, UnixTime
+from schemas.base import Request, Response, UtcTime
 from schemas.certificate import StatusEvent
 
 CheckOutcome = Literal["passed", "failed", "not_checked"]
@@ -31,8 +31,8 @@ class CertificateSummary(Response, frozen=True):
     supplier_name: str
     intended_purpose: str | None
     criteria_set: str
-    issued_at: UnixTime
-    valid_until: UnixTime
+    issued_at: UtcTime
+    valid_until: UtcTime
     status: str | None
     status_reason: str | None
     status_note: str | None
@@ -48,7 +48,7 @@ class VerificationOut(Response, frozen=True):
     advice: str
     checks: list[CheckOut]
     certificate: CertificateSummary | None
-    checked_at: UnixTime
+    checked_at: UtcTime
     mode: Literal["online", "offline"]
     trust_age_seconds: int | None = None
 

@@ -22,11 +22,18 @@ class AuditController(Controller):
     guards = [requires(Role.admin)]
     security = SECURITY
 
-    @get(responses=problems(401, 403, 422))
+    @get(
+        operation_id="listAuditEvents",
+        summary="Page through the audit trail",
+        responses=problems(400, 401, 403, 422),
+    )
     async def page(
         self,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> AuditPage:
-        """Events in chain order, with whether the whole chain verifies."""
+        """Audit events in chain order, each with its hash and the hash it chains from, and whether
+        the whole chain verifies as of now. Follow `next_cursor` for the next page; a cursor this
+        API did not issue is refused with 422. Admins only.
+        """
         return await audit.page(cursor, limit)

@@ -30,7 +30,11 @@ class DirectoryController(Controller):
     path = "/v1/directory"
     tags = ["directory"]
 
-    @get(responses=problems(400, 422))
+    @get(
+        operation_id="searchDirectory",
+        summary="Search the directory of assessed products",
+        responses=problems(400, 422, 429),
+    )
     async def search(
         self,
         q: Annotated[
@@ -64,7 +68,12 @@ class DirectoryController(Controller):
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     ) -> DirectoryPage:
-        """Assessed products with their current status, best match first, then newest."""
+        """Certificates with their product, supplier and the status shown now, filtered by text,
+        status, tier, supplier and criteria set. With `q`, best matches come first, then the
+        newest; without it, newest first. Follow `next_cursor` for the next page (with the same
+        filters); a cursor this API did not issue is refused with 422. Public, and rate limited
+        per client address.
+        """
         return await directory.search(
             DirectoryQuery(
                 q=q,

@@ -9,20 +9,32 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, delete, get, patch, post, put
-from litestar.datastructures import UploadFile
+from litestar.datastructures import ResponseHeader, UploadFile
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+)
 from litestar.params import (
     FromPath,
     HeaderParameter,
     JSONBody,
+    KwargDefinition,
     MultipartBody,
     PathParameter,
     QueryParameter,
 )
 
 from registry.api.auth import SECURITY, provide_principal, requires
-from registry.api.problems import problems
+from registry.api.problems import describe_invalid, problems
+from registry.domain.criteria import DOCUMENT_TYPES
 from registry.domain.identity import Principal, Role
+from registry.domain.sniff import ACCEPTED
 from registry.errors import InvalidInput
 from registry.services import dossiers, evidence, feedback, products
 from registry.settings import get_settings
@@ -60,25 +72,48 @@ class ProductController(Controller):
     dependencies = _PRINCIPAL
     security = SECURITY
 
-    @post(guards=_SUPPLIER, responses=problems(400, 401, 403))
+    @post(
+        guards=_SUPPLIER,
+        operation_id="createProduct",
+        summary="Register a product",
+        responses=problems(400, 401, 403, 413),
+    )
     async def create(
         self, data: JSONBody[ProductCreate], principal: NamedDependency[Principal]
     ) -> ProductOut:
-        """Register a product of the caller's organisation."""
+        """Register a product of your supplier organisation, with its intended purpose and profile
+        (ESF tier, device class and the other facts that decide which criteria apply). Supplier
+        members only.
+        """
         return await products.create_product(principal, data)
 
-    @get(guards=_SUPPLIER, responses=problems(400, 401, 403, 422))
+    @get(
+        guards=_SUPPLIER,
+        operation_id="listProducts",
+        summary="List your organisation's products",
+        responses=problems(400, 401, 403, 422),
+    )
     async def list_own(
         self, principal: NamedDependency[Principal], cursor: Cursor = None, limit: Limit = 50
     ) -> ProductPage:
-        """The caller's organisation's products, oldest first."""
+        """Your supplier organisation's products, oldest first. Follow `next_cursor` for the next
+        page; a cursor this API did not issue is refused with 422.
+        """
         return await products.list_products(principal, cursor, limit)
 
-    @get("/{product_id:str}", guards=_SUPPLIER, responses=problems(401, 403, 404))
+    @get(
+        "/{product_id:str}",
+        guards=_SUPPLIER,
+        operation_id="getProduct",
+        summary="Read a product",
+        responses=problems(400, 401, 403, 404),
+    )
     async def read(
         self, product_id: FromPath[str], principal: NamedDependency[Principal]
     ) -> ProductOut:
-        """One of the caller's organisation's products."""
+        """One of your supplier organisation's products; another organisation's is 404, as if it did
+        not exist.
+        """
         return await products.get_product(principal, product_id)
 
 
@@ -86,15 +121,84 @@ def _with_etag(out: DossierOut) -> Response[DossierOut]:
     return Response(out, headers={"ETag": out.etag})
 
 
+def _sent_header(name: str, description: str) -> ResponseHeader:
+    """An OpenAPI declaration of a header the handler always sets (``value`` only types it)."""
+    return ResponseHeader(
+        name=name, value="", documentation_only=True, required=True, description=description
+    )
+
+
+# On every answer that carries a dossier: what a change must send as If-Match.
+_ETAG = [_sent_header("ETag", "The dossier's current version: send it as If-Match to change it")]
+
+
 @dataclass
 class EvidenceForm:
-    """The multipart form of an evidence upload."""
+    """The multipart form of an evidence upload (the descriptions are its OpenAPI documentation)."""
 
-    file: UploadFile
-    document_type: str
-    criteria: str  # criterion codes separated by commas or spaces
-    expires_on: str | None = None
-    issued_on: str | None = None
+    file: Annotated[
+        UploadFile,
+        KwargDefinition(
+            description=(
+                "The file. Accepted when its bytes are PDF, PNG, JPEG, JSON, CSV or UTF-8 plain"
+                " text, whatever its name or declared type (else 415), and within the size limit"
+                " (else 413). Its name becomes the evidence's label; a name ending .csv (or a CSV"
+                " content type) marks comma-separated text as CSV"
+            )
+        ),
+    ]
+    document_type: Annotated[
+        str,
+        KwargDefinition(
+            description="What the document is, one of the registry's document types (else 422)",
+            enum=sorted(DOCUMENT_TYPES),
+        ),
+    ]
+    criteria: Annotated[
+        str,
+        KwargDefinition(
+            description=(
+                "The codes of the criteria this file is evidence for, in one field, separated by"
+                " commas or spaces (or both), e.g. `C1.1, C1.2`: 1 to 50 codes, each of a"
+                " criterion in the dossier's criteria set (else 404) that applies to the product"
+                " (else 422)"
+            )
+        ),
+    ]
+    expires_on: Annotated[
+        str | None,
+        KwargDefinition(
+            description=(
+                "The day the document expires, as YYYY-MM-DD. Required (else 422) when a listed"
+                " criterion's evidence requirement has `expiry_required` for this document type;"
+                " an expired or soon-expiring file is a completeness gap"
+            )
+        ),
+    ] = None
+    issued_on: Annotated[
+        str | None,
+        KwargDefinition(
+            description=(
+                "The day the document was issued, as YYYY-MM-DD. A criterion whose evidence has"
+                " `max_age_days` counts only files issued within that many days"
+            )
+        ),
+    ] = None
+
+
+@dataclass
+class _EvidenceDownload(Operation):
+    """The download's OpenAPI operation, its 200 listed in every media type it is served as.
+
+    Litestar documents one media type per response; an evidence file is served as the type the
+    sniffer found at upload (``registry.domain.sniff``).
+    """
+
+    def __post_init__(self) -> None:
+        found = (self.responses or {}).get("200")
+        if isinstance(found, OpenAPIResponse):
+            binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+            found.content = {media_type: OpenAPIMediaType(schema=binary) for media_type in ACCEPTED}
 
 
 _SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -108,30 +212,64 @@ class DossierController(Controller):
     dependencies = _PRINCIPAL
     security = SECURITY
 
-    @post(guards=_SUPPLIER, responses=problems(400, 401, 403, 404, 422))
+    @post(
+        guards=_SUPPLIER,
+        operation_id="createDossier",
+        summary="Start a dossier",
+        response_headers=_ETAG,
+        responses=problems(400, 401, 403, 404, 413, 422),
+    )
     async def create(
         self, data: JSONBody[DossierCreate], principal: NamedDependency[Principal]
     ) -> Response[DossierOut]:
-        """Start a dossier for a product version against a published criteria set."""
+        """Start a dossier for a version of one of your products against a published criteria set
+        (kitemark-core/1 unless you name another). Its first revision is an empty draft. A
+        product that is not yours is 404; a criteria set not published is 422. The ETag header is
+        what a later PATCH must send as If-Match.
+        """
         out = await dossiers.create_dossier(principal, data)
         return Response(out, status_code=201, headers={"ETag": out.etag})
 
-    @get(guards=_SUPPLIER, responses=problems(400, 401, 403, 422))
+    @get(
+        guards=_SUPPLIER,
+        operation_id="listDossiers",
+        summary="List your organisation's dossiers",
+        responses=problems(400, 401, 403, 422),
+    )
     async def list_own(
         self, principal: NamedDependency[Principal], cursor: Cursor = None, limit: Limit = 50
     ) -> DossierPage:
-        """The caller's organisation's dossiers, most recently changed first."""
+        """Your supplier organisation's dossiers, most recently changed first. Follow `next_cursor`
+        for the next page; a cursor this API did not issue is refused with 422.
+        """
         return await dossiers.list_dossiers(principal, cursor, limit)
 
-    @get("/{dossier_id:str}", guards=_READERS, responses=problems(401, 403, 404))
+    @get(
+        "/{dossier_id:str}",
+        guards=_READERS,
+        operation_id="getDossier",
+        summary="Read a dossier",
+        response_headers=_ETAG,
+        responses=problems(400, 401, 403, 404),
+    )
     async def read(
         self, dossier_id: FromPath[str], principal: NamedDependency[Principal]
     ) -> Response[DossierOut]:
-        """The dossier with its current revision; the ETag header is what PATCH must send."""
+        """A dossier with its current revision's answers and evidence. Suppliers read their own
+        organisation's; admins once it is submitted (never a current draft); reviewers while they
+        hold a live claim on it or after reviewing it; lead reviewers while they may moderate it.
+        Any other is 404, as if it did not exist. The ETag header is what PATCH must send as
+        If-Match.
+        """
         return _with_etag(await dossiers.get_dossier(principal, dossier_id))
 
     @patch(
-        "/{dossier_id:str}", guards=_SUPPLIER, responses=problems(400, 401, 403, 404, 409, 412, 428)
+        "/{dossier_id:str}",
+        guards=_SUPPLIER,
+        operation_id="updateDossier",
+        summary="Change a draft dossier",
+        response_headers=_ETAG,
+        responses=problems(400, 401, 403, 404, 409, 412, 413, 428),
     )
     async def update(
         self,
@@ -140,13 +278,21 @@ class DossierController(Controller):
         principal: NamedDependency[Principal],
         if_match: Annotated[str | None, HeaderParameter(name="If-Match")] = None,
     ) -> Response[DossierOut]:
-        """Change the product version or summary of a draft; If-Match required."""
+        """Change the product version or summary while the current revision is a draft (409 once
+        submitted). Send the dossier's ETag as If-Match: without it the answer is 428, and with a
+        stale one (someone changed the dossier meanwhile) 412.
+        """
         return _with_etag(await dossiers.update_dossier(principal, dossier_id, data, if_match))
 
     @put(
         "/{dossier_id:str}/answers/{criterion_code:str}",
         guards=_SUPPLIER,
-        responses=problems(400, 401, 403, 404, 409, 422),
+        operation_id="putAnswer",
+        summary="Answer one criterion",
+        responses={
+            204: ResponseSpec(data_container=None, description="The answer was cleared"),
+            **problems(400, 401, 403, 404, 409, 413, 422),
+        },
     )
     async def answer(
         self,
@@ -155,51 +301,86 @@ class DossierController(Controller):
         data: JSONBody[AnswerPut],
         principal: NamedDependency[Principal],
     ) -> Response[AnswerOut | None]:
-        """Store one answer in the current draft (null clears it: 204)."""
+        """Store the answer to one criterion in the current draft, replacing any earlier one. The
+        value's type must fit the criterion's response type (422 says what was expected);
+        `{"value": null}` clears the answer and is answered with 204 and no body. A criterion not
+        in the dossier's set is 404, one that does not apply to the product 422, and a dossier no
+        longer a draft 409.
+        """
         out = await dossiers.put_answer(principal, dossier_id, criterion_code, data)
         return Response(out, status_code=200 if out else 204)
 
-    @get("/{dossier_id:str}/completeness", guards=_READERS, responses=problems(401, 403, 404))
+    @get(
+        "/{dossier_id:str}/completeness",
+        guards=_READERS,
+        operation_id="getCompleteness",
+        summary="Check what a dossier still lacks",
+        responses=problems(400, 401, 403, 404),
+    )
     async def completeness(
         self, dossier_id: FromPath[str], principal: NamedDependency[Principal]
     ) -> CompletenessOut:
-        """What is still missing before the current revision can be submitted."""
+        """What stands between the current revision and submission: each applicable criterion
+        unanswered, each required document missing, expired, expiring too soon or too old.
+        Submission is refused until the list of gaps is empty.
+        """
         return await dossiers.completeness(principal, dossier_id)
 
     @post(
         "/{dossier_id:str}/submit",
         guards=_SUPPLIER,
         status_code=200,
-        responses=problems(401, 403, 404, 409, 422),
+        operation_id="submitDossier",
+        summary="Submit a dossier for review",
+        responses=problems(400, 401, 403, 404, 409, 422),
     )
     async def submit(
         self, dossier_id: FromPath[str], principal: NamedDependency[Principal]
     ) -> RevisionOut:
-        """Freeze the current revision (SHA-256 of its canonical content) and queue it."""
+        """Freeze the current draft revision (its canonical content and SHA-256) and put it on the
+        review queue. An incomplete dossier is refused with 422, whose `completeness` member is
+        the same report the completeness operation gives; a revision that is not a draft is 409.
+        """
         return await dossiers.submit(principal, dossier_id)
 
     @post(
         "/{dossier_id:str}/withdraw",
         guards=_SUPPLIER,
         status_code=200,
-        responses=problems(401, 403, 404, 409),
+        operation_id="withdrawDossier",
+        summary="Withdraw a submission",
+        response_headers=_ETAG,
+        responses=problems(400, 401, 403, 404, 409),
     )
     async def withdraw(
         self, dossier_id: FromPath[str], principal: NamedDependency[Principal]
     ) -> Response[DossierOut]:
-        """Take back an unclaimed submission; the next revision starts as a draft copy."""
+        """Take back a submitted revision no reviewer has claimed yet (409 once one has, or if it is
+        not submitted). The dossier continues with a new draft revision, a copy of the withdrawn
+        one.
+        """
         return _with_etag(await dossiers.withdraw(principal, dossier_id))
 
-    @get("/{dossier_id:str}/revisions", guards=_READERS, responses=problems(401, 403, 404))
+    @get(
+        "/{dossier_id:str}/revisions",
+        guards=_READERS,
+        operation_id="listRevisions",
+        summary="List a dossier's revisions",
+        responses=problems(400, 401, 403, 404),
+    )
     async def revisions(
         self, dossier_id: FromPath[str], principal: NamedDependency[Principal]
     ) -> RevisionList:
-        """Every revision, oldest first."""
+        """Every revision of a dossier, oldest first, with its status, digest, decision, and what
+        happens next (a certificate ID once one is issued).
+        """
         return await dossiers.list_revisions(principal, dossier_id)
 
     @get(
         "/{dossier_id:str}/revisions/{number:int}/feedback",
         guards=[requires(Role.supplier_member, Role.admin)],
+        operation_id="getRevisionFeedback",
+        summary="Read a decided revision's feedback",
         responses=problems(400, 401, 403, 404, 409),
     )
     async def feedback(
@@ -208,14 +389,17 @@ class DossierController(Controller):
         number: Annotated[int, PathParameter(ge=1)],
         principal: NamedDependency[Principal],
     ) -> FeedbackOut:
-        """A decided revision's outcome, section scores against thresholds, gate results, every
-        reviewer's summary and comments (as "Reviewer 1", "Reviewer 2", "Moderator"), and what
-        to change; 409 while the revision is not decided yet."""
+        """A decided revision's outcome, section scores against thresholds, gate results, each
+        reviewer's summary and comments (as "Reviewer 1", "Reviewer 2", "Moderator"), and what to
+        change. 409 while the revision is not decided yet.
+        """
         return await feedback.revision_feedback(principal, dossier_id, number)
 
     @get(
         "/{dossier_id:str}/revisions/{number:int}/diff",
         guards=_READERS,
+        operation_id="getRevisionDiff",
+        summary="Compare a revision with the one before",
         responses=problems(400, 401, 403, 404),
     )
     async def diff(
@@ -224,12 +408,16 @@ class DossierController(Controller):
         number: Annotated[int, PathParameter(ge=1)],
         principal: NamedDependency[Principal],
     ) -> RevisionDiff:
-        """What changed in revision ``number`` since the previous one."""
+        """What changed in revision `number` since the previous revision: answers changed and
+        evidence added or removed. Revision 1 has nothing to compare with (404).
+        """
         return await dossiers.revision_diff(principal, dossier_id, number)
 
     @post(
         "/{dossier_id:str}/evidence",
         guards=_SUPPLIER,
+        operation_id="uploadEvidence",
+        summary="Upload an evidence file",
         responses=problems(400, 401, 403, 404, 409, 413, 415, 422),
         request_max_body_size=get_settings().evidence_max_file_bytes + 64 * 1024,
     )
@@ -239,7 +427,12 @@ class DossierController(Controller):
         data: MultipartBody[EvidenceForm],
         principal: NamedDependency[Principal],
     ) -> EvidenceOut:
-        """Upload a file (multipart: file, document_type, criteria, expires_on, issued_on)."""
+        """Attach a file to the current draft revision, as evidence for one or more criteria (a
+        multipart form; its schema describes each field). The file is judged by its bytes: it is
+        stored and later served as the type found (415 if none of PDF, PNG, JPEG, JSON, CSV or
+        plain text), with its SHA-256. A file over the per-file limit, or one the dossier's total
+        would exceed, is 413; a dossier no longer a draft 409.
+        """
         try:
             meta = msgspec.convert(
                 {
@@ -253,15 +446,24 @@ class DossierController(Controller):
                 EvidenceMeta,
             )
         except msgspec.ValidationError as e:
-            raise InvalidInput(f"evidence form: {e}") from e
+            field, words = describe_invalid(e)
+            raise InvalidInput(f"evidence form: {words}", field=field) from e
         content = await data.file.read()
         return await evidence.upload(principal, dossier_id, meta, content)
 
     @get(
         "/{dossier_id:str}/evidence/{evidence_id:str}",
         guards=_READERS,
-        responses=problems(401, 403, 404),
-        media_type="application/octet-stream",
+        operation_id="downloadEvidence",
+        summary="Download an evidence file",
+        response_headers=[
+            _sent_header("ETag", "The file's SHA-256 in hex, quoted"),
+            _sent_header("Repr-Digest", "sha-256=:<SHA-256 in base64>: (RFC 9530)"),
+            _sent_header("X-Content-SHA256", "The file's SHA-256 in hex"),
+            _sent_header("Content-Disposition", "attachment, with the upload's name made safe"),
+        ],
+        operation_class=_EvidenceDownload,
+        responses=problems(400, 401, 403, 404),
     )
     async def download(
         self,
@@ -269,7 +471,10 @@ class DossierController(Controller):
         evidence_id: FromPath[str],
         principal: NamedDependency[Principal],
     ) -> Response[bytes]:
-        """The exact bytes uploaded, with their SHA-256 (Repr-Digest, ETag)."""
+        """The exact bytes uploaded, served as the media type found at upload (one of those listed),
+        as an attachment. The ETag, Repr-Digest and X-Content-SHA256 headers carry the SHA-256 of
+        the bytes. Whoever may read the dossier may download its evidence, from any revision.
+        """
         record, content = await evidence.download(principal, dossier_id, evidence_id)
         digest_b64 = base64.b64encode(bytes.fromhex(record.sha256)).decode()
         filename = _SAFE_FILENAME.sub("_", record.label)[:100] or "evidence"
@@ -288,7 +493,9 @@ class DossierController(Controller):
     @delete(
         "/{dossier_id:str}/evidence/{evidence_id:str}",
         guards=_SUPPLIER,
-        responses=problems(401, 403, 404, 409),
+        operation_id="deleteEvidence",
+        summary="Delete an evidence file",
+        responses=problems(400, 401, 403, 404, 409),
     )
     async def remove(
         self,
@@ -296,5 +503,7 @@ class DossierController(Controller):
         evidence_id: FromPath[str],
         principal: NamedDependency[Principal],
     ) -> None:
-        """Delete a file from the current draft (never from a submitted revision)."""
+        """Remove a file from the current draft revision. Files of submitted revisions never change:
+        deleting one is 409, as is any deletion once the current revision is no longer a draft.
+        """
         await evidence.delete(principal, dossier_id, evidence_id)

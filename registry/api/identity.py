@@ -43,23 +43,45 @@ class OrganisationController(Controller):
     dependencies = _DEPENDENCIES
     security = SECURITY
 
-    @post(guards=[requires(Role.admin)], responses=problems(401, 403, 409, 422))
+    @post(
+        guards=[requires(Role.admin)],
+        operation_id="createOrganisation",
+        summary="Register an organisation",
+        responses=problems(400, 401, 403, 409, 413, 422),
+    )
     async def create(
         self, data: JSONBody[OrganisationCreate], actor: NamedDependency[Actor]
     ) -> OrganisationOut:
-        """Register an organisation (admin)."""
+        """Register a supplier or assessor organisation (admins only). Names are unique: a name
+        already taken is refused with 409.
+        """
         return await identity.create_organisation(actor, data)
 
-    @get(guards=[requires(Role.admin)], responses=problems(401, 403, 422))
+    @get(
+        guards=[requires(Role.admin)],
+        operation_id="listOrganisations",
+        summary="List organisations",
+        responses=problems(400, 401, 403, 422),
+    )
     async def list_all(self, cursor: Cursor = None, limit: Limit = 50) -> OrganisationPage:
-        """Every organisation, oldest first (admin)."""
+        """Every organisation, oldest first (admins only). Follow `next_cursor` for the next page; a
+        cursor this API did not issue is refused with 422.
+        """
         return await identity.list_organisations(cursor, limit)
 
-    @get("/{organisation_id:str}", guards=[requires()], responses=problems(401, 404))
+    @get(
+        "/{organisation_id:str}",
+        guards=[requires()],
+        operation_id="getOrganisation",
+        summary="Read an organisation",
+        responses=problems(400, 401, 404),
+    )
     async def read(
         self, organisation_id: FromPath[str], principal: NamedDependency[Principal]
     ) -> OrganisationOut:
-        """One organisation: admins read any, members only their own."""
+        """One organisation. Admins may read any; everyone else only their own, and any other id is
+        answered with 404, as if it did not exist.
+        """
         return await identity.get_organisation(principal, organisation_id)
 
 
@@ -72,28 +94,57 @@ class UserController(Controller):
     dependencies = _DEPENDENCIES
     security = SECURITY
 
-    @post(responses=problems(401, 403, 409, 422))
+    @post(
+        operation_id="createUser",
+        summary="Create a user",
+        responses=problems(400, 401, 403, 409, 413, 422),
+    )
     async def create(self, data: JSONBody[UserCreate], actor: NamedDependency[Actor]) -> UserOut:
-        """Create a user with one role."""
+        """Create a user with one role (admins only). Supplier members belong to a supplier
+        organisation, reviewers and lead reviewers to an assessor, admins to none: another
+        combination is refused with 422. Emails are unique: one already taken is 409.
+        """
         return await identity.create_user(actor, data)
 
-    @patch("/{user_id:str}", responses=problems(401, 403, 404))
+    @patch(
+        "/{user_id:str}",
+        operation_id="updateUser",
+        summary="Deactivate or reactivate a user",
+        responses=problems(400, 401, 403, 404, 413),
+    )
     async def update(
         self, user_id: FromPath[str], data: JSONBody[UserUpdate], actor: NamedDependency[Actor]
     ) -> UserOut:
-        """Deactivate or reactivate a user."""
+        """Set whether a user is active (admins only). Deactivating revokes every token the user
+        holds, for good: a reactivated user needs new tokens.
+        """
         return await identity.set_user_active(actor, user_id, data.active)
 
-    @get("/{user_id:str}/tokens", responses=problems(401, 403, 404))
+    @get(
+        "/{user_id:str}/tokens",
+        operation_id="listTokens",
+        summary="List a user's tokens",
+        responses=problems(400, 401, 403, 404),
+    )
     async def tokens(self, user_id: FromPath[str]) -> TokenList:
-        """A user's tokens, without their secrets."""
+        """A user's tokens, newest first, with their expiry, revocation and last use; never their
+        secrets (admins only).
+        """
         return await identity.list_tokens(user_id)
 
-    @post("/{user_id:str}/tokens", responses=problems(401, 403, 404, 409))
+    @post(
+        "/{user_id:str}/tokens",
+        operation_id="createToken",
+        summary="Issue a token",
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
+    )
     async def create_token(
         self, user_id: FromPath[str], data: JSONBody[TokenCreate], actor: NamedDependency[Actor]
     ) -> TokenCreated:
-        """Issue a token; its secret is in this response and nowhere else, ever."""
+        """Issue an API token for an active user (admins only). The secret is in this response and
+        nowhere else, ever: the registry keeps only its hash. A deactivated user is refused with
+        409.
+        """
         return await identity.create_token(actor, user_id, data)
 
 
@@ -106,7 +157,15 @@ class TokenController(Controller):
     dependencies = _DEPENDENCIES
     security = SECURITY
 
-    @delete("/{token_id:str}", status_code=200, responses=problems(401, 403, 404))
+    @delete(
+        "/{token_id:str}",
+        status_code=200,
+        operation_id="revokeToken",
+        summary="Revoke a token",
+        responses=problems(400, 401, 403, 404),
+    )
     async def revoke(self, token_id: FromPath[str], actor: NamedDependency[Actor]) -> TokenOut:
-        """Revoke a token from now on."""
+        """Revoke a token from now on (admins only). Revoking a revoked token changes nothing and
+        answers with it as it is, first revocation time kept.
+        """
         return await identity.revoke_token(actor, token_id)

@@ -3,20 +3,32 @@ the HTML pages (``registry.web``) answer with, from the same table.
 
 Domain errors map by class; Litestar's own HTTP errors keep their status; anything else is a
 500 whose body says nothing about the cause (the log has it). Denied requests are logged here.
+A validation error lists each bad value with its ``field``, its ``source`` (``body``, ``query``,
+``path`` or ``header``) and a message that never quotes a regex: ``PATTERN_WORDS`` says in words
+what each pattern asks for.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.plugins.problem_details import ProblemDetailsException
 
+from registry.domain.criteria_document import (
+    CRITERIA_SET_KEY_PATTERN,
+    CRITERION_CODE_PATTERN,
+    SECTION_CODE_PATTERN,
+    Sha256Hex,
+    Title,
+)
 from registry.errors import (
     Conflict,
     Forbidden,
@@ -30,7 +42,10 @@ from registry.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from schemas.base import Problem
+from schemas.base import MULTI_LINE, MULTI_LINE_NOT_BLANK, ONE_LINE, Problem
+from schemas.directory import CRITERIA_SET_REF_PATTERN, SEARCH_TEXT_PATTERN
+from schemas.dossier import IsoDate, Version
+from schemas.identity import Email
 
 security_log = logging.getLogger("registry.security")
 error_log = logging.getLogger("registry.errors")
@@ -135,8 +150,71 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return _respond(request, status, slug, str(exc.detail), None, headers or None)
 
 
+def _pattern_of(constrained: Any) -> str:
+    info = msgspec.inspect.type_info(constrained)
+    if isinstance(info, msgspec.inspect.Metadata):  # a description or examples beside the pattern
+        info = info.type
+    if not isinstance(info, msgspec.inspect.StrType) or info.pattern is None:
+        raise TypeError(f"expected a string type with a pattern, got {info}")
+    return info.pattern
+
+
+# What each pattern a client can be refused by asks for, in words: msgspec's message quotes the
+# regex, which tells a person typing a name nothing. The table lives here, not beside the
+# patterns, because they are declared in five modules (schemas.base, .dossier, .identity,
+# .directory, registry.domain.criteria_document) that cannot all import one another, and the
+# wording of a refusal is this module's business. Patterns declared inline are read back from
+# their types, so a changed pattern cannot leave stale words behind; tests/api/test_errors.py
+# checks that every pattern of a request body, form or query parameter has its words here.
+PATTERN_WORDS: dict[str, str] = {
+    ONE_LINE: "must not be blank, on one line, without control characters",
+    MULTI_LINE: "must not hold control characters other than tabs and line breaks",
+    MULTI_LINE_NOT_BLANK: (
+        "must not be blank, without control characters other than tabs and line breaks"
+    ),
+    SEARCH_TEXT_PATTERN: "must be on one line, without control characters",
+    _pattern_of(Title): "must not be blank",
+    _pattern_of(IsoDate): "must be a date as YYYY-MM-DD",
+    _pattern_of(Version): (
+        "must be letters, digits, dots, plus signs, hyphens or underscores, without spaces"
+    ),
+    _pattern_of(Email): (
+        "must be an email address: one @ with text on either side,"
+        " without spaces or control characters"
+    ),
+    _pattern_of(Sha256Hex): "must be a SHA-256 digest as 64 lowercase hexadecimal digits",
+    CRITERIA_SET_KEY_PATTERN: (
+        "must be 2 to 63 lowercase letters, digits and hyphens, not starting with a hyphen"
+        " (as in kitemark-core)"
+    ),
+    CRITERIA_SET_REF_PATTERN: "must name a criteria set as key/version (as in kitemark-core/1)",
+    SECTION_CODE_PATTERN: (
+        "must be a section code: a capital letter, perhaps followed by numbers joined by dots"
+        " (as in C or C1)"
+    ),
+    CRITERION_CODE_PATTERN: (
+        "must be a criterion code: a capital letter and numbers joined by dots (as in C1.2)"
+    ),
+}
+_UNWORDED_PATTERN = "is not in the form this field takes"
+# msgspec quotes the pattern with repr(), in single quotes unless the pattern holds one.
+_REGEX_MESSAGE = re.compile(
+    r"Expected `str` matching regex ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
+)
+_WORDS_BY_QUOTED = {repr(pattern): words for pattern, words in PATTERN_WORDS.items()}
 _AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
+_WHERE = re.compile(r" - at `\$[^`]*`$")
 _NAMED_FIELD = re.compile(r"(?:unknown|required) field `([^`]+)`")
+# Where Litestar found the bad value; it gives a ParamType for a parameter, a str for the body.
+_SOURCES = frozenset({"body", "query", "path", "header"})
+
+
+def _in_words(message: str) -> str:
+    # The location goes to "field"; a pattern becomes what it asks for.
+    message = _WHERE.sub("", message)
+    return _REGEX_MESSAGE.sub(
+        lambda quoted: _WORDS_BY_QUOTED.get(quoted.group(1), _UNWORDED_PATTERN), message
+    )
 
 
 def _field_of(message: str, key: str | None) -> str | None:
@@ -150,16 +228,29 @@ def _field_of(message: str, key: str | None) -> str | None:
     return key if key and key != "data" else None
 
 
+def _source_of(source: Any) -> str | None:
+    value = source.value if isinstance(source, Enum) else source
+    return value if value in _SOURCES else None
+
+
+def describe_invalid(error: msgspec.ValidationError) -> tuple[str | None, str]:
+    """The field a msgspec validation error names, and the error in words ("field: …")."""
+    message = str(error)
+    field = _field_of(message, None)
+    words = _in_words(message)
+    return field, f"{field}: {words}" if field else words
+
+
 def _validation_errors(extra: Any) -> list[dict[str, str]]:
     errors = []
     for item in extra if isinstance(extra, list) else []:
         if isinstance(item, dict):
             message = str(item.get("message", "invalid value"))
-            entry = {"message": message}
+            entry = {"message": _in_words(message)}
             if field := _field_of(message, item.get("key")):
                 entry["field"] = field
-            if item.get("source"):
-                entry["source"] = str(item["source"])
+            if source := _source_of(item.get("source")):
+                entry["source"] = source
             errors.append(entry)
     return errors
 
@@ -200,13 +291,18 @@ _DESCRIPTIONS = {
     415: "The media type is not accepted",
     422: "Well-formed input that breaks a registry rule",
     428: "If-Match is required",
-    429: "Too many requests from this client",
+    429: "Too many requests from this client (Retry-After says when to try again)",
+    500: "The registry failed; the cause is logged, never sent",
     503: "The registry cannot serve this yet (for example, no signing keys)",
 }
 
 
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI declarations of the problem responses an operation can give."""
+    """OpenAPI declarations of the problem responses an operation can give, 500 always included.
+
+    List 400 for any operation with parameters or a body: Litestar otherwise documents its own
+    ``application/json`` 400, which this server never sends.
+    """
     return {
         status: ResponseSpec(
             data_container=Problem,
@@ -214,5 +310,5 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
             media_type=PROBLEM_MEDIA_TYPE,
             generate_examples=False,
         )
-        for status in statuses
+        for status in sorted({*statuses, 500})
     }

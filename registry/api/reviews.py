@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Response, get, post, put
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from registry.api.auth import SECURITY, provide_principal, requires
@@ -47,14 +48,36 @@ class QueueController(Controller):
     dependencies = _PRINCIPAL
     security = SECURITY
 
-    @get(responses=problems(401, 403))
+    @get(
+        operation_id="listQueue",
+        summary="List the review queue",
+        responses=problems(401, 403),
+    )
     async def waiting(self, principal: NamedDependency[Principal]) -> QueueList:
-        """Waiting items, oldest first, with age, round and reviews still needed."""
+        """Items waiting for review, oldest first, with their age, round and how many reviews each
+        still needs (reviewers and lead reviewers). Suppliers you declared a conflict of interest
+        with are left out.
+        """
         return await queue.waiting(principal)
 
-    @post("/claim", status_code=200, responses=problems(401, 403))
+    @post(
+        "/claim",
+        status_code=200,
+        operation_id="claimNextReview",
+        summary="Claim the next review",
+        responses={
+            204: ResponseSpec(
+                data_container=None, description="Nothing is eligible for you to claim now"
+            ),
+            **problems(401, 403),
+        },
+    )
     async def claim(self, principal: NamedDependency[Principal]) -> Response[ReviewOut | None]:
-        """Claim the next eligible item under a 4-hour lease; 204 when none is eligible."""
+        """Claim the oldest item you are eligible for under a 4-hour lease, and get the review to
+        work on. Items of suppliers you declared a conflict of interest with, and revisions you
+        hold or held a review of, are never offered. When nothing is eligible the answer is 204
+        with no body.
+        """
         review = await reviews.claim(principal)
         return Response(review, status_code=200 if review else 204)
 
@@ -68,7 +91,11 @@ class ReviewController(Controller):
     dependencies = _PRINCIPAL
     security = SECURITY
 
-    @get(responses=problems(400, 401, 403, 422))
+    @get(
+        operation_id="listReviews",
+        summary="List your reviews",
+        responses=problems(400, 401, 403, 422),
+    )
     async def mine(
         self,
         principal: NamedDependency[Principal],
@@ -76,33 +103,61 @@ class ReviewController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> ReviewPage:
-        """Your own reviews, most recently claimed first, with the lease time left on open ones."""
+        """Your own reviews, most recently claimed first: open ones (a claim you hold now, with the
+        lease time left) and submitted ones; `state` picks one kind. Follow `next_cursor` for the
+        next page; a cursor this API did not issue is refused with 422.
+        """
         return await reviews.list_reviews(principal, review_state, cursor, limit)
 
-    @get("/{review_id:str}", responses=problems(401, 403, 404))
+    @get(
+        "/{review_id:str}",
+        operation_id="getReview",
+        summary="Read a review",
+        responses=problems(400, 401, 403, 404),
+    )
     async def read(
         self, review_id: FromPath[str], principal: NamedDependency[Principal]
     ) -> ReviewOut:
-        """One of the caller's reviews, with the criteria to score and the scores so far."""
+        """One of your reviews: its lease, the codes of the criteria to score and your scores so
+        far. Another reviewer's review is 404, as if it did not exist.
+        """
         return await reviews.get_review(principal, review_id)
 
-    @post("/{review_id:str}/renew", status_code=200, responses=problems(401, 403, 404, 409))
+    @post(
+        "/{review_id:str}/renew",
+        status_code=200,
+        operation_id="renewReview",
+        summary="Renew a review's lease",
+        responses=problems(400, 401, 403, 404, 409),
+    )
     async def renew(
         self, review_id: FromPath[str], principal: NamedDependency[Principal]
     ) -> ReviewOut:
-        """Extend a live claim by a full lease."""
+        """Extend a claim you hold by a full lease from now. A claim whose lease has run out, or a
+        submitted review, cannot be renewed (409): claim the next item again.
+        """
         return await reviews.review_out(await queue.renew(principal, review_id))
 
-    @post("/{review_id:str}/release", status_code=204, responses=problems(401, 403, 404, 409))
+    @post(
+        "/{review_id:str}/release",
+        status_code=204,
+        operation_id="releaseReview",
+        summary="Release a review",
+        responses=problems(400, 401, 403, 404, 409),
+    )
     async def release(
         self, review_id: FromPath[str], principal: NamedDependency[Principal]
     ) -> None:
-        """Give the item back to the queue."""
+        """Give a claimed item back to the queue; your scores on it so far are discarded. A
+        submitted review cannot be released (409).
+        """
         await queue.release(principal, review_id)
 
     @put(
         "/{review_id:str}/scores/{criterion_code:str}",
-        responses=problems(400, 401, 403, 404, 409, 422),
+        operation_id="putScore",
+        summary="Score one criterion",
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
     )
     async def score(
         self,
@@ -111,11 +166,19 @@ class ReviewController(Controller):
         data: JSONBody[ScorePut],
         principal: NamedDependency[Principal],
     ) -> ScoreOut:
-        """Score one applicable criterion (rationale required for a failed gate or a low score)."""
+        """Record (or replace) your result for one criterion that applies to the product: pass or
+        fail for a gate, a score for a scored criterion, or not applicable. A failed gate or a
+        low score needs a rationale (422 says what is missing). You must hold a live claim on the
+        review (409 otherwise); a criterion not in the set is 404.
+        """
         return await reviews.put_score(principal, review_id, criterion_code, data)
 
     @post(
-        "/{review_id:str}/submit", status_code=200, responses=problems(400, 401, 403, 404, 409, 422)
+        "/{review_id:str}/submit",
+        status_code=200,
+        operation_id="submitReview",
+        summary="Submit a review",
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
     )
     async def submit(
         self,
@@ -123,10 +186,11 @@ class ReviewController(Controller):
         data: JSONBody[ReviewSubmit],
         principal: NamedDependency[Principal],
     ) -> ReviewOut:
-        """Submit with a recommendation; 422 lists criteria not yet scored.
+        """Submit your review with a recommendation and summary. Every applicable criterion must be
+        scored first: 422 lists the ones that are not.
 
-        The answer's ``progress`` says what followed: another review awaited, moderation, the
-        decision, the certificate ID or the state of its issuance.
+        The answer's `progress` says what followed: another review awaited, moderation, the
+        decision, and after an approval the certificate ID or the state of its issuance.
         """
         return await reviews.submit_review(principal, review_id, data)
 
@@ -140,11 +204,19 @@ class InterestController(Controller):
     dependencies = _PRINCIPAL
     security = SECURITY
 
-    @post(status_code=200, responses=problems(400, 401, 403, 422))
+    @post(
+        status_code=200,
+        operation_id="declareInterests",
+        summary="Declare conflicts of interest",
+        responses=problems(400, 401, 403, 413, 422),
+    )
     async def declare(
         self, data: JSONBody[InterestsPut], principal: NamedDependency[Principal]
     ) -> InterestsOut:
-        """Declare supplier organisations you must never review; returns all you declared."""
+        """Declare supplier organisations whose dossiers you must never review; earlier declarations
+        are kept, and the answer lists all of yours. An id that is not a supplier organisation is
+        refused with 422.
+        """
         return await reviews.declare_interests(principal, data)
 
 
@@ -157,13 +229,24 @@ class ModerationController(Controller):
     dependencies = _PRINCIPAL
     security = SECURITY
 
-    @get(responses=problems(401, 403))
+    @get(
+        operation_id="listModerationCases",
+        summary="List open moderation cases",
+        responses=problems(401, 403),
+    )
     async def open_cases(self, principal: NamedDependency[Principal]) -> ModerationList:
-        """Open cases, oldest first, with the reasons and each review."""
+        """Open cases where reviewers disagreed, oldest first, with the reasons and each review
+        (lead reviewers only). Cases you reviewed yourself, or whose supplier you declared a
+        conflict with, are not listed.
+        """
         return await reviews.list_moderation(principal)
 
     @post(
-        "/{case_id:str}/decide", status_code=200, responses=problems(400, 401, 403, 404, 409, 422)
+        "/{case_id:str}/decide",
+        status_code=200,
+        operation_id="decideModeration",
+        summary="Decide a moderation case",
+        responses=problems(400, 401, 403, 404, 409, 413, 422),
     )
     async def decide(
         self,
@@ -171,9 +254,12 @@ class ModerationController(Controller):
         data: JSONBody[ModerationDecide],
         principal: NamedDependency[Principal],
     ) -> ModerationResult:
-        """Record final scores with rationale; the outcome is computed from them.
+        """Record final scores for exactly the applicable criteria, with rationale, and a
+        recommendation; the outcome is computed from the scores. A recommendation your own final
+        scores contradict is refused with 422, never silently overridden; a case already decided
+        is 409.
 
-        A recommendation your own final scores contradict is refused with 422. The answer's
-        ``progress`` says what followed (the certificate ID, or the state of its issuance).
+        The answer's `progress` says what followed (the certificate ID, or the state of its
+        issuance).
         """
         return await reviews.decide_moderation(principal, case_id, data)

@@ -28,21 +28,41 @@ class VerifyController(Controller):
     path = "/v1/verify"
     tags = ["verification"]
 
-    @get("/{certificate_id:str}", responses=problems(422, 429))
+    @get(
+        "/{certificate_id:str}",
+        summary="Verify a certificate by ID",
+        operation_id="verifyById",
+        responses=problems(400, 422, 429, 503),
+    )
     async def by_id(
-        self, certificate_id: Annotated[str, PathParameter(max_length=40)]
+        self,
+        certificate_id: Annotated[
+            str, PathParameter(max_length=40, description="MKR-XXXX-XXXX-C, as typed")
+        ],
     ) -> VerificationOut:
-        """Verify by certificate ID; a mistyped ID is a 422 that says so."""
+        """Verify by certificate ID: the verdict and every check made (DESIGN §5).
+
+        The ID is read the Crockford way (any case, hyphens optional); a mistyped one, whose
+        check character is wrong, is a 422 that says so before any lookup. An ID the registry
+        does not know is a 200 whose verdict is `not_good_to_go`.
+        """
         return await verification.verify_id(certificate_id)
 
     @post(
         "/pdf",
+        summary="Verify an uploaded certificate PDF",
+        operation_id="verifyPdf",
         status_code=200,
-        responses=problems(400, 413, 429),
+        responses=problems(400, 413, 429, 503),
         request_max_body_size=verification.MAX_PDF_BYTES + 64 * 1024,
     )
     async def by_pdf(self, data: MultipartBody[PdfUpload]) -> VerificationOut:
-        """Verify an uploaded certificate PDF (multipart field ``file``)."""
+        """Verify a certificate PDF sent as the multipart field `file`: its PAdES signature,
+        that it covers the whole file, and the signed statement inside it (DESIGN §5).
+
+        A PDF that is not ours, or was altered, is a 200 whose verdict is `not_good_to_go`;
+        a file larger than the largest certificate PDF is a 413.
+        """
         content = await data.file.read(verification.MAX_PDF_BYTES + 1)
         if len(content) > verification.MAX_PDF_BYTES:
             raise PayloadTooLarge(
@@ -50,7 +70,18 @@ class VerifyController(Controller):
             )
         return await verification.verify_pdf(content)
 
-    @post("/statement", status_code=200, responses=problems(400, 422, 429))
+    @post(
+        "/statement",
+        summary="Verify a signed statement or QR code text",
+        operation_id="verifyStatement",
+        status_code=200,
+        responses=problems(400, 413, 422, 429, 503),
+    )
     async def by_statement(self, data: JSONBody[StatementVerify]) -> VerificationOut:
-        """Verify a compact JWS, or the full text of a certificate's QR code."""
+        """Verify what a certificate's QR code holds: its verify URL (`…/v/{id}#{jws}`), the
+        compact JWS alone (as `GET /v1/certificates/{id}/statement` gives it), or a bare ID.
+
+        A forged or altered statement is a 200 whose verdict is `not_good_to_go`; text that is
+        none of these is a 422.
+        """
         return await verification.verify_statement_text(data.text)

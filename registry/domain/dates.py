@@ -3,12 +3,14 @@
 One home for the day length and the date formats, so that a certificate, a page, an API
 explanation and a report say the same date the same way: ``3 March 2025`` (unambiguous in
 England and independent of the process locale), and ``2025-03-03 14:05 UTC`` where the time of
-day matters.
+day matters. API responses carry times as aware UTC datetimes (``as_datetime``), which msgspec
+writes as RFC 3339 ``2025-03-03T14:05:09Z``; signed and hashed documents keep integer seconds.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import overload
 
 DAY = 86_400
 
@@ -37,6 +39,20 @@ def as_date(value: date | int) -> date:
     if isinstance(value, date):
         return value
     return datetime.fromtimestamp(value, UTC).date()
+
+
+@overload
+def as_datetime(seconds: int) -> datetime: ...
+@overload
+def as_datetime(seconds: int | None) -> datetime | None: ...
+def as_datetime(seconds: int | None) -> datetime | None:
+    """The aware UTC ``datetime`` of integer Unix seconds (``None`` stays ``None``): what API
+    responses carry, written as RFC 3339 ``2025-03-03T14:05:09Z``."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise TypeError(f"expected integer UTC seconds, got {seconds!r}")
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def long_date(value: date | int) -> str:

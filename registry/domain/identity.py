@@ -12,6 +12,8 @@ import re
 import secrets
 from enum import StrEnum
 
+from registry.errors import InvalidInput
+
 TOKEN_PREFIX = "mkr_"  # noqa: S105 — the public prefix, not a secret
 TOKEN_RANDOM_BYTES = 32
 # The shown prefix is long enough to tell tokens apart in a listing, far too short to guess from.
@@ -35,13 +37,37 @@ class Role(StrEnum):
     supplier_member = "supplier_member"
 
 
-# Which organisation kind a role's user must belong to (None: no organisation required).
+# Which organisation kind a role's user belongs to (None: to no organisation at all). An
+# admin sees every organisation's drafts, so an admin inside a supplier would blur whose side
+# they are on: the registry's administrators belong to none.
 ROLE_ORGANISATION_KIND: dict[Role, OrganisationKind | None] = {
     Role.admin: None,
     Role.reviewer: OrganisationKind.assessor,
     Role.lead_reviewer: OrganisationKind.assessor,
     Role.supplier_member: OrganisationKind.supplier,
 }
+
+
+def check_membership(role: Role, kind: OrganisationKind | None) -> None:
+    """Refuse a user whose organisation (of ``kind``, None for none) does not fit ``role``."""
+    needed = ROLE_ORGANISATION_KIND[role]
+    if needed is None and kind is not None:
+        raise InvalidInput(
+            f"an {role.value} belongs to no organisation; leave organisation_id out"
+            f" (got a {kind.value} organisation)",
+            field="organisation_id",
+        )
+    if needed is None:
+        return
+    if kind is None:
+        raise InvalidInput(
+            f"a {role.value} must name a {needed.value} organisation", field="organisation_id"
+        )
+    if kind is not needed:
+        raise InvalidInput(
+            f"a {role.value} belongs to a {needed.value} organisation, got a {kind.value}",
+            field="organisation_id",
+        )
 
 
 def effective_roles(role: Role) -> list[Role]:

@@ -18,6 +18,7 @@ from registry.domain.audit_chain import (
     event_hash,
 )
 from registry.domain.canonical import canonical_json
+from registry.domain.dates import as_datetime
 from registry.errors import InvalidInput
 from registry.records import AuditEventRecord, AuditHeadRecord, fetch, fetch_one
 from registry.services.paging import decode_cursor, encode_cursor, is_position
@@ -150,7 +151,7 @@ async def page(cursor: str | None, limit: int) -> AuditPage:
             tag=e.tag,
             actor=e.actor,
             subject=e.subject,
-            at=e.at,
+            at=as_datetime(e.at),
             details=e.details,
             prev_hash=e.prev_hash,
             hash=e.hash,

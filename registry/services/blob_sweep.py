@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from registry import clock
 from registry.blobs import blob_store
+from registry.db import elected
 from registry.tables import Certificate, Evidence
 
 DEFAULT_GRACE_SECONDS = 3600
+BLOB_SWEEP_LOCK = 0x4D4B_5242_4C4F_4253 & 0x7FFF_FFFF_FFFF_FFFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,12 @@ async def sweep(grace_seconds: int = DEFAULT_GRACE_SECONDS) -> SweepReport:
         await store.delete(digest)
         removed.append(digest)
     return SweepReport(blobs=removed, incomplete=await store.remove_incomplete(cutoff))
+
+
+async def periodic_sweep(grace_seconds: int = DEFAULT_GRACE_SECONDS) -> SweepReport | None:
+    """The elected process's sweep; None when another process is sweeping now."""
+    async with elected(BLOB_SWEEP_LOCK) as won:
+        return await sweep(grace_seconds) if won else None
 
 
 async def sweep_unreferenced_blobs(grace_seconds: int = DEFAULT_GRACE_SECONDS) -> list[str]:

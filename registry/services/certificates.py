@@ -13,6 +13,7 @@ from registry.blobs import blob_store
 from registry.db import write_transaction
 from registry.domain.certificate import Reason, StatusAction, shown_status
 from registry.domain.certificate_id import normalise_certificate_id
+from registry.domain.dates import as_datetime
 from registry.domain.dossier import decode_frozen
 from registry.domain.identity import Principal
 from registry.errors import NotFound
@@ -71,7 +72,7 @@ async def history(row: CertificateRecord) -> list[StatusEvent]:
     )
     return [
         StatusEvent(
-            at=e.at,
+            at=as_datetime(e.at),
             action=e.action,
             status=e.status,
             reason=Reason(e.reason) if e.reason else None,
@@ -89,7 +90,7 @@ async def certificate_out(row: CertificateRecord, now: int | None = None) -> Cer
         status=shown_status(row.status, row.valid_until, now),
         status_reason=Reason(row.status_reason) if row.status_reason else None,
         status_note=row.status_note,
-        status_changed_at=row.status_changed_at,
+        status_changed_at=as_datetime(row.status_changed_at),
         superseded_by=row.superseded_by,
         product_name=row.product_name,
         product_version=row.product_version,
@@ -100,8 +101,8 @@ async def certificate_out(row: CertificateRecord, now: int | None = None) -> Cer
         criteria_set=row.criteria_set,
         criteria_set_sha256=row.criteria_sha256,
         dossier_sha256=row.dossier_sha256,
-        issued_at=row.issued_at,
-        valid_until=row.valid_until,
+        issued_at=as_datetime(row.issued_at),
+        valid_until=as_datetime(row.valid_until),
         kid=row.kid,
         pdf_sha256=row.pdf_sha256,
         sections=[SectionResult(*s) for s in msgspec.json.decode(row.outcomes)],

@@ -11,6 +11,7 @@ from registry.db import write_transaction
 from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_json
 from registry.domain.criteria import criteria_set_digest, validate_criteria_set
+from registry.domain.dates import as_datetime
 from registry.errors import Conflict, NotFound
 from registry.records import CriteriaSetRecord, Record, fetch, fetch_one
 from registry.services import audit
@@ -93,7 +94,7 @@ def _out(published_at: int, document: CriteriaSetDocument, digest: str) -> Crite
         key=document.key,
         version=document.version,
         sha256=digest,
-        published_at=published_at,
+        published_at=as_datetime(published_at),
         document=document,
     )
 
@@ -129,7 +130,7 @@ async def list_published() -> CriteriaSetList:
                 version=row.version,
                 title=row.title,
                 sha256=row.sha256,
-                published_at=row.published_at,
+                published_at=as_datetime(row.published_at),
                 criteria_count=row.criteria_count,
             )
             for row in rows

@@ -40,6 +40,7 @@ from piccolo.querystring import QueryString
 from registry import clock
 from registry.db import engine, is_postgres
 from registry.domain.certificate import CertificateStatus, Reason, ShownStatus, shown_status
+from registry.domain.dates import as_datetime
 from registry.errors import InvalidInput
 from registry.records import Record, fetch
 from registry.services.paging import decode_cursor, encode_cursor, is_position
@@ -451,12 +452,12 @@ def entry(row: _Entry, now: int) -> DirectoryEntry:
         esf_tier=row.esf_tier,
         device_class=row.device_class,
         criteria_set=row.criteria_set,
-        issued_at=row.issued_at,
-        valid_until=row.valid_until,
+        issued_at=as_datetime(row.issued_at),
+        valid_until=as_datetime(row.valid_until),
         status=shown_status(row.status, row.valid_until, now),
         status_reason=Reason(row.status_reason) if row.status_reason else None,
         status_note=row.status_note,
-        status_changed_at=row.status_changed_at,
+        status_changed_at=as_datetime(row.status_changed_at),
         superseded_by=row.superseded_by,
         links=EntryLinks(
             verify=f"/v/{certificate_id}", certificate=f"/v1/certificates/{certificate_id}"

@@ -21,6 +21,7 @@ from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_digest, canonical_json
 from registry.domain.criteria import applicable_criteria, applies, find_criterion, validate_answer
 from registry.domain.criteria_document import CriteriaSetDocument, Criterion, ProductProfile
+from registry.domain.dates import as_datetime
 from registry.domain.dossier import EvidenceFact, RevisionAction, RevisionStatus
 from registry.domain.identity import Principal
 from registry.errors import (
@@ -173,7 +174,7 @@ def _answer_out(row: AnswerRecord) -> AnswerOut:
     return AnswerOut(
         code=row.criterion_code,
         value=msgspec.json.decode(row.value),
-        updated_at=row.updated_at,
+        updated_at=as_datetime(row.updated_at),
     )
 
 
@@ -190,7 +191,7 @@ def evidence_out(row: EvidenceRecord, revision: int) -> EvidenceOut:
         sha256=row.sha256,
         expires_on=row.expires_on,
         issued_on=row.issued_on,
-        uploaded_at=row.uploaded_at,
+        uploaded_at=as_datetime(row.uploaded_at),
     )
 
 
@@ -239,8 +240,8 @@ async def _dossier_out(loaded: Loaded) -> DossierOut:
         answers=[_answer_out(row) for row in await _answers(loaded.revision.id)],
         evidence=[evidence_out(row, number) for row in await evidence_rows(loaded.revision.id)],
         etag=loaded.etag,
-        created_at=loaded.dossier.created_at,
-        updated_at=loaded.dossier.updated_at,
+        created_at=as_datetime(loaded.dossier.created_at),
+        updated_at=as_datetime(loaded.dossier.updated_at),
     )
 
 
@@ -340,14 +341,16 @@ async def list_dossiers(principal: Principal, cursor: str | None, limit: int) ->
             criteria_set=row.criteria_set,
             revision=row.current_revision,
             status=statuses[f"{row.id}:{row.current_revision}"],
-            updated_at=row.updated_at,
+            updated_at=as_datetime(row.updated_at),
         )
         for row in rows[:limit]
     ]
     more = len(rows) > limit
     return DossierPage(
         items=items,
-        next_cursor=encode_time_id_cursor(items[-1].updated_at, items[-1].id) if more else None,
+        next_cursor=(
+            encode_time_id_cursor(rows[limit - 1].updated_at, items[-1].id) if more else None
+        ),
     )
 
 
@@ -426,7 +429,7 @@ async def put_answer(
                     updated_at=now,
                 )
             )
-            stored = AnswerOut(code=code, value=value, updated_at=now)
+            stored = AnswerOut(code=code, value=value, updated_at=as_datetime(now))
         await bump_row_version(loaded)
         await audit.record(
             Actor(principal.user_id),
@@ -597,9 +600,9 @@ def _revision_row_out(row: RevisionRecord) -> RevisionOut:
         number=row.number,
         status=row.status,
         digest=row.digest,
-        created_at=row.created_at,
-        submitted_at=row.submitted_at,
-        decided_at=row.decided_at,
+        created_at=as_datetime(row.created_at),
+        submitted_at=as_datetime(row.submitted_at),
+        decided_at=as_datetime(row.decided_at),
         decision=msgspec.json.decode(row.decision, type=DecisionOut) if row.decision else None,
     )
 

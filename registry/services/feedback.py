@@ -15,6 +15,7 @@ from registry.db import read_transaction
 from registry.domain import feedback as words
 from registry.domain.criteria import applicable_criteria
 from registry.domain.criteria_document import CriteriaSetDocument, Criterion
+from registry.domain.dates import as_datetime
 from registry.domain.dossier import RevisionStatus, decode_frozen
 from registry.domain.identity import Principal
 from registry.domain.review import SlotStatus
@@ -141,7 +142,7 @@ async def feedback_for(revision_id: uuid.UUID) -> FeedbackOut:
         dossier_id=str(revision.dossier),
         revision=revision.number,
         outcome=decision.outcome,  # type: ignore[arg-type]  # a stored decision is never moderation
-        decided_at=revision.decided_at,
+        decided_at=as_datetime(revision.decided_at),
         moderated=case is not None,
         reasons=decision.reasons,
         sections=_sections(document, applicable, decision),

@@ -9,17 +9,19 @@ import msgspec
 from registry import clock
 from registry.db import write_transaction
 from registry.domain.audit_chain import AuditTag
+from registry.domain.dates import as_datetime
 from registry.domain.identity import (
-    ROLE_ORGANISATION_KIND,
     OrganisationKind,
     Principal,
     Role,
+    check_membership,
     effective_roles,
     looks_like_token,
     new_token,
     token_display_prefix,
     token_hash,
 )
+from registry.domain.names import check_name
 from registry.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from registry.records import (
     ApiTokenRecord,
@@ -62,7 +64,7 @@ def _organisation_out(row: OrganisationRecord) -> OrganisationOut:
         id=str(row.id),
         name=row.name,
         kind=row.kind,
-        created_at=row.created_at,
+        created_at=as_datetime(row.created_at),
     )
 
 
@@ -74,7 +76,7 @@ def _user_out(row: UserRecord) -> UserOut:
         role=row.role,
         organisation_id=str(row.organisation) if row.organisation else None,
         active=row.active,
-        created_at=row.created_at,
+        created_at=as_datetime(row.created_at),
     )
 
 
@@ -84,15 +86,16 @@ def _token_out(row: ApiTokenRecord) -> TokenOut:
         user_id=str(row.user),
         label=row.label,
         prefix=row.display_prefix,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-        last_used_at=row.last_used_at,
+        created_at=as_datetime(row.created_at),
+        expires_at=as_datetime(row.expires_at),
+        revoked_at=as_datetime(row.revoked_at),
+        last_used_at=as_datetime(row.last_used_at),
     )
 
 
 async def create_organisation(actor: Actor, request: OrganisationCreate) -> OrganisationOut:
     """Register an organisation; names are unique."""
+    check_name(request.name, "name")
     async with write_transaction():
         if await Organisation.exists().where(Organisation.name == request.name):
             raise Conflict(f"an organisation named {request.name!r} already exists", field="name")
@@ -134,7 +137,9 @@ async def list_organisations(cursor: str | None, limit: int) -> OrganisationPage
     rows = await fetch(query.limit(limit + 1), OrganisationRecord)
     items = [_organisation_out(row) for row in rows[:limit]]
     next_cursor = (
-        encode_time_id_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
+        encode_time_id_cursor(rows[limit - 1].created_at, items[-1].id)
+        if len(rows) > limit
+        else None
     )
     return OrganisationPage(items=items, next_cursor=next_cursor)
 
@@ -158,21 +163,12 @@ async def _organisation_kind(organisation_id: str) -> OrganisationKind:
 
 async def create_user(actor: Actor, request: UserCreate) -> UserOut:
     """Create a user whose organisation fits their role (suppliers' members in a supplier)."""
-    needed = ROLE_ORGANISATION_KIND[request.role]
+    check_name(request.name, "name")
     async with write_transaction():
+        kind = None
         if request.organisation_id is not None:
             kind = await _organisation_kind(request.organisation_id)
-            if needed is not None and kind is not needed:
-                raise InvalidInput(
-                    f"a {request.role.value} belongs to a {needed.value} organisation, "
-                    f"got a {kind.value}",
-                    field="organisation_id",
-                )
-        elif needed is not None:
-            raise InvalidInput(
-                f"a {request.role.value} must name a {needed.value} organisation",
-                field="organisation_id",
-            )
+        check_membership(request.role, kind)
         if await User.exists().where(User.email == request.email.lower()):
             raise Conflict(f"a user with email {request.email!r} already exists", field="email")
         row = UserRecord(
@@ -212,20 +208,32 @@ async def _user_row(user_id: str) -> UserRecord:
     return row
 
 
+async def _revoke_all_tokens(user: uuid.UUID) -> int:
+    """Revoke every live token of ``user`` now; the number revoked."""
+    live = (ApiToken.user == user) & ApiToken.revoked_at.is_null()
+    count = await ApiToken.count().where(live)
+    await ApiToken.update({ApiToken.revoked_at: clock.now()}).where(live)
+    return int(count)
+
+
 async def set_user_active(actor: Actor, user_id: str, active: bool) -> UserOut:
-    """Deactivate or reactivate a user; tokens are checked against this on every request."""
+    """Deactivate a user, revoking their tokens for good, or reactivate one (without them)."""
     async with write_transaction():
         row = await _user_row(user_id)
         if row.active != active:
             await User.update({User.active: active}).where(User.id == row.id)
+            details: dict[str, object] = {}
+            if not active:  # for good: reactivation must not bring old credentials back
+                details["tokens_revoked"] = await _revoke_all_tokens(row.id)
             tag = AuditTag.user_reactivated if active else AuditTag.user_deactivated
-            await audit.record(actor, tag, f"user:{row.id}", {})
+            await audit.record(actor, tag, f"user:{row.id}", details)
             row = msgspec.structs.replace(row, active=active)
     return _user_out(row)
 
 
 async def create_token(actor: Actor, user_id: str, request: TokenCreate) -> TokenCreated:
     """Issue a token for an active user; the secret is returned once and only its hash kept."""
+    check_name(request.label, "label")
     days = request.expires_in_days or get_settings().token_default_days
     secret = new_token()
     async with write_transaction():

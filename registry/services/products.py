@@ -11,7 +11,9 @@ from registry.db import write_transaction
 from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_json
 from registry.domain.criteria_document import ProductProfile
+from registry.domain.dates import as_datetime
 from registry.domain.identity import Principal, Role
+from registry.domain.names import check_name
 from registry.errors import Forbidden, NotFound
 from registry.records import ProductRecord, fetch, fetch_one
 from registry.services import audit
@@ -36,13 +38,14 @@ def product_out(row: ProductRecord) -> ProductOut:
         name=row.name,
         intended_purpose=row.intended_purpose,
         profile=msgspec.json.decode(row.profile, type=ProductProfile),
-        created_at=row.created_at,
+        created_at=as_datetime(row.created_at),
     )
 
 
 async def create_product(principal: Principal, request: ProductCreate) -> ProductOut:
     """Register a product for the caller's organisation."""
     organisation = supplier_organisation(principal)
+    check_name(request.name, "name")
     row = ProductRecord(
         id=uuid.uuid4(),
         organisation=organisation,
@@ -97,5 +100,7 @@ async def list_products(principal: Principal, cursor: str | None, limit: int) ->
     more = len(rows) > limit
     return ProductPage(
         items=items,
-        next_cursor=encode_time_id_cursor(items[-1].created_at, items[-1].id) if more else None,
+        next_cursor=(
+            encode_time_id_cursor(rows[limit - 1].created_at, items[-1].id) if more else None
+        ),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from registry.db import read_transaction
+from registry.domain.dates import as_datetime
 from registry.domain.progress import Progress, next_step
 from registry.domain.review import SlotStatus
 from registry.errors import NotFound
@@ -27,9 +28,9 @@ def issuance_out(row: IssuanceRecord) -> IssuanceOut:
         state=row.state,
         attempts=row.attempts,
         reason=row.reason,
-        next_attempt_at=row.next_attempt_at,
+        next_attempt_at=as_datetime(row.next_attempt_at),
         certificate_id=row.certificate_id,
-        updated_at=row.updated_at,
+        updated_at=as_datetime(row.updated_at),
     )
 
 
@@ -71,7 +72,7 @@ async def progress_of(revision: RevisionRecord) -> RevisionProgress:
         issuance=shown.state if shown else None,
         certificate_id=certificate_id,
         issuance_reason=shown.reason if shown else None,
-        next_attempt_at=shown.next_attempt_at if shown else None,
+        next_attempt_at=issuance.next_attempt_at if issuance else None,
     )
     return RevisionProgress(
         dossier_id=str(revision.dossier),

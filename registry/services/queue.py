@@ -21,6 +21,7 @@ from piccolo.query import Select
 from registry import clock
 from registry.db import is_postgres, is_unique_violation, write_transaction
 from registry.domain.audit_chain import AuditTag
+from registry.domain.dates import as_datetime
 from registry.domain.decision import Recommendation
 from registry.domain.dossier import RevisionAction, RevisionStatus, transition
 from registry.domain.identity import Principal
@@ -337,7 +338,7 @@ async def waiting(principal: Principal) -> QueueList:
                 product=label.product if label else "",
                 product_version=label.product_version if label else "",
                 criteria_set=label.criteria_set if label else "",
-                queued_at=first.queued_at,
+                queued_at=as_datetime(first.queued_at),
                 waiting_seconds=now - first.queued_at,
                 in_review_seconds=(now - started) if started else None,
                 reviews_needed=statuses.count(SlotStatus.open),

@@ -14,6 +14,7 @@ from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_json
 from registry.domain.criteria import applicable_criteria, find_criterion
 from registry.domain.criteria_document import CriteriaSetDocument, Criterion
+from registry.domain.dates import as_datetime
 from registry.domain.dossier import RevisionAction, RevisionStatus, decode_frozen, transition
 from registry.domain.identity import OrganisationKind, Principal
 from registry.domain.review import (
@@ -144,7 +145,7 @@ def _score_out(row: ReviewScoreRecord) -> ScoreOut:
         score=row.score,
         not_applicable=row.not_applicable,
         rationale=row.rationale,
-        updated_at=row.updated_at,
+        updated_at=as_datetime(row.updated_at),
     )
 
 
@@ -165,12 +166,12 @@ async def review_out(slot: queue.SlotRecord) -> ReviewOut:
         dossier_id=str(slot.dossier),
         revision=slot.round,
         status=slot.status,
-        claimed_at=slot.claimed_at,
-        lease_until=slot.lease_until,
+        claimed_at=as_datetime(slot.claimed_at),
+        lease_until=as_datetime(slot.lease_until),
         criteria=[c.code for c in context.criteria],
         scores=[_score_out(row) for row in await _scores(slot.id)],
         recommendation=slot.recommendation,
-        submitted_at=slot.submitted_at,
+        submitted_at=as_datetime(slot.submitted_at),
     )
 
 
@@ -227,7 +228,7 @@ async def put_score(principal: Principal, review_id: str, code: str, request: Sc
         score=request.score,
         not_applicable=request.not_applicable,
         rationale=request.rationale,
-        updated_at=now,
+        updated_at=as_datetime(now),
     )
 
 
@@ -500,7 +501,7 @@ async def _case_out(case: ModerationCaseRecord) -> ModerationCaseOut:
         revision=revision.number if revision else 0,
         status="open" if case.status is CaseStatus.open else "decided",
         reasons=msgspec.json.decode(case.reasons, type=list[str]),
-        opened_at=case.opened_at,
+        opened_at=as_datetime(case.opened_at),
         reviews=reviews,
     )
 
@@ -657,8 +658,8 @@ async def list_reviews(
             product=row.product or "",
             supplier=row.supplier or "",
             status=row.status,
-            claimed_at=row.claimed_at,
-            lease_until=row.lease_until,
+            claimed_at=as_datetime(row.claimed_at),
+            lease_until=as_datetime(row.lease_until),
             lease_seconds_left=(
                 max(0, row.lease_until - now)
                 if row.status is SlotStatus.claimed and row.lease_until
@@ -666,7 +667,7 @@ async def list_reviews(
             ),
             scored=scored.get(row.id, 0),
             recommendation=row.recommendation,
-            submitted_at=row.submitted_at,
+            submitted_at=as_datetime(row.submitted_at),
         )
         for row in rows
     ]

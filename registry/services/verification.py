@@ -19,6 +19,7 @@ from registry.db import read_transaction
 from registry.domain import statement as claims_rules
 from registry.domain.certificate import ShownStatus, shown_status
 from registry.domain.certificate_id import MistypedCertificateId, normalise_certificate_id
+from registry.domain.dates import as_datetime
 from registry.domain.verdict import Check, CheckName, Outcome, Verdict, verdict
 from registry.errors import InvalidInput
 from registry.records import CertificateRecord, fetch_one
@@ -301,8 +302,8 @@ def _summary(record: Record) -> CertificateSummary:
         supplier_name=row.supplier_name,
         intended_purpose=row.intended_purpose,
         criteria_set=row.criteria_set,
-        issued_at=row.issued_at,
-        valid_until=row.valid_until,
+        issued_at=as_datetime(row.issued_at),
+        valid_until=as_datetime(row.valid_until),
         status=record.shown.value,
         status_reason=row.status_reason,
         status_note=row.status_note,
@@ -337,7 +338,7 @@ def answer(
             for c in checks
         ],
         certificate=_summary(record) if record else summary,
-        checked_at=clock.now(),
+        checked_at=as_datetime(clock.now()),
         mode="offline" if mode == "offline" else "online",
         trust_age_seconds=trust_age,
     )
@@ -565,8 +566,8 @@ def _claims_summary(verified: VerifiedStatement) -> CertificateSummary:
         supplier_name=claims.supplier_name,
         intended_purpose=None,
         criteria_set=claims.criteria_set_ref,
-        issued_at=claims.issued_at,
-        valid_until=claims.valid_until,
+        issued_at=as_datetime(claims.issued_at),
+        valid_until=as_datetime(claims.valid_until),
         status=None,
         status_reason=None,
         status_note=None,

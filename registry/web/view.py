@@ -74,32 +74,35 @@ VERDICTS = {
 }
 
 
-def _utc(seconds: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+def _utc(when: dt.datetime) -> dt.datetime:
+    # The Structs carry aware UTC datetimes; a naive one would be read in the process's zone.
+    if when.tzinfo is None:
+        raise ValueError(f"expected an aware datetime, got naive {when!r}")
+    return when.astimezone(dt.UTC)
 
 
-def date(seconds: int | None) -> str:
+def date(when: dt.datetime | None) -> str:
     """``3 May 2026`` (UTC), or an em dash for no date."""
-    if seconds is None:
+    if when is None:
         return "—"
-    moment = _utc(seconds)
+    moment = _utc(when)
     return f"{moment.day} {moment:%B %Y}"
 
 
-def iso_date(seconds: int) -> str:
+def iso_date(when: dt.datetime) -> str:
     """``2026-05-03``: the machine-readable form for ``<time datetime>``."""
-    return _utc(seconds).strftime("%Y-%m-%d")
+    return _utc(when).strftime("%Y-%m-%d")
 
 
-def date_time(seconds: int) -> str:
+def date_time(when: dt.datetime) -> str:
     """``3 May 2026 at 14:03 UTC``."""
-    moment = _utc(seconds)
-    return f"{date(seconds)} at {moment:%H:%M} UTC"
+    moment = _utc(when)
+    return f"{date(when)} at {moment:%H:%M} UTC"
 
 
-def iso_date_time(seconds: int) -> str:
+def iso_date_time(when: dt.datetime) -> str:
     """``2026-05-03T14:03:00Z``."""
-    return _utc(seconds).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _utc(when).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def reason(code: str | None) -> str:
@@ -120,7 +123,7 @@ def status_words(status: str | None) -> str:
 class HistoryLine:
     """One line of a certificate's life, in plain language."""
 
-    at: int
+    at: dt.datetime
     what: str
     why: str | None
     note: str | None
@@ -151,7 +154,7 @@ def _history_line(event: StatusEvent) -> HistoryLine:
     )
 
 
-def _changed_at(certificate: CertificateSummary) -> int | None:
+def _changed_at(certificate: CertificateSummary) -> dt.datetime | None:
     for event in reversed(certificate.history):
         if event.status == certificate.status:
             return event.at

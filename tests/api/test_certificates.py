@@ -13,6 +13,7 @@ from registry.signing.keys import certificate_public_key
 from registry.signing.pades import async_inspect_pdf
 from registry.signing.trust import verify_trust_document
 from registry.tables import AuditEvent, Certificate
+from tests.times import rfc3339, seconds
 from tests.tiny_set import approve_tiny, publish_tiny
 from tests.world import World
 
@@ -33,7 +34,7 @@ async def test_an_approved_dossier_gets_a_signed_certificate(
     assert body["product_name"] == "Booking"
     assert body["supplier_name"] == "Supplier A Ltd"
     assert [e["action"] for e in body["history"]] == ["issued"]
-    assert body["valid_until"] > body["issued_at"]
+    assert seconds(body["valid_until"]) > seconds(body["issued_at"])
 
     # The statement verifies under the published keys and names this certificate.
     token = (await client.get(f"/v1/certificates/{certificate_id}/statement")).text
@@ -44,6 +45,11 @@ async def test_an_approved_dossier_gets_a_signed_certificate(
     verified = verify_statement(token, keys)
     assert verified.claims["cid"] == certificate_id
     assert verified.claims["pn"] == "Booking"
+    # The statement keeps integer seconds (RFC 7519 NumericDate); the API says the same instants.
+    assert (body["issued_at"], body["valid_until"]) == (
+        rfc3339(verified.claims["iat"]),
+        rfc3339(verified.claims["exp"]),
+    )
     jwks = (await client.get("/.well-known/jwks.json")).json()
     assert verified.kid in {k["kid"] for k in jwks["keys"]}
 
@@ -186,7 +192,8 @@ async def test_expired_is_derived_from_the_clock(
     client: httpx.AsyncClient, certificate_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     body = (await client.get(f"/v1/certificates/{certificate_id}")).json()
-    monkeypatch.setattr("registry.clock.now", lambda: body["valid_until"])
+    valid_until = seconds(body["valid_until"])
+    monkeypatch.setattr("registry.clock.now", lambda: valid_until)
     expired = (await client.get(f"/v1/certificates/{certificate_id}")).json()
     assert expired["status"] == "expired"
     row = await Certificate.select(Certificate.status).first()

@@ -23,6 +23,7 @@ from registry import clock
 from registry.db import engine, is_postgres
 from registry.services import directory
 from registry.tables import Certificate, Dossier, Organisation, Product, Revision
+from tests.times import rfc3339
 from tests.tiny_set import approve_tiny, publish_tiny
 from tests.world import World
 
@@ -407,6 +408,12 @@ async def test_entries_keep_their_status_and_reasons(
     assert items["Gone"]["superseded_by"] == "MKR-7Q4K-9X2M-G"
     assert items["Stale"]["status"] == "expired"  # valid_until == now: expired, as shown_status
     assert items["Stale"]["status_reason"] is None
+    # Times as RFC 3339 UTC to the second, as they were stored (a status change a day after issue).
+    assert items["Gone"]["issued_at"] == rfc3339(NOW - 10 * DAY)
+    assert items["Gone"]["valid_until"] == rfc3339(NOW - 10 * DAY + YEAR)
+    assert items["Gone"]["status_changed_at"] == rfc3339(NOW - 9 * DAY)
+    assert items["Stale"]["valid_until"] == rfc3339(NOW)
+    assert items["Stale"]["status_changed_at"] is None
 
 
 # -- paging against an oracle --------------------------------------------------------------

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from registry.settings import get_settings
+from tests.times import rfc3339
 from tests.world import World
 
 DAY = 86_400
@@ -143,16 +144,19 @@ async def test_use_records_last_use_at_minute_resolution(
     assert me.status_code == 200, me.text
     assert me.json()["user"]["id"] == user
     assert me.json()["token_id"] == token_id
-    assert listing_entry(await listed(client, world, user), token_id)["last_used_at"] == first_use
+    last_used = listing_entry(await listed(client, world, user), token_id)["last_used_at"]
+    assert last_used == rfc3339(first_use)
 
     # Within the touch interval a use is not written again; after it, it is.
     interval = get_settings().token_touch_interval_seconds
     clock.at = first_use + interval - 1
     assert (await client.get("/v1/me", headers=bearer(token))).status_code == 200
-    assert listing_entry(await listed(client, world, user), token_id)["last_used_at"] == first_use
+    last_used = listing_entry(await listed(client, world, user), token_id)["last_used_at"]
+    assert last_used == rfc3339(first_use)
     clock.at = first_use + interval
     assert (await client.get("/v1/me", headers=bearer(token))).status_code == 200
-    assert listing_entry(await listed(client, world, user), token_id)["last_used_at"] == clock.at
+    last_used = listing_entry(await listed(client, world, user), token_id)["last_used_at"]
+    assert last_used == rfc3339(clock.at)
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,7 @@ async def test_expiry(
     created = await issue(
         client, world, world.reviewer_2.user_id, expires_in_days=case.expires_in_days
     )
-    assert created["details"]["expires_at"] == clock.at + case.expires_in_days * DAY
+    assert created["details"]["expires_at"] == rfc3339(clock.at + case.expires_in_days * DAY)
     clock.at += case.used_after_seconds
     response = await client.get("/v1/me", headers=bearer(created["token"]))
     if case.works:
@@ -194,7 +198,7 @@ async def test_revoked_token_stops_working_and_revoking_twice_keeps_the_first_ti
     token, token_id = created["token"], created["details"]["id"]
     assert (await client.get("/v1/me", headers=bearer(token))).status_code == 200
 
-    revoked_at = clock.at
+    revoked_at = rfc3339(clock.at)
     first = await client.delete(f"/v1/tokens/{token_id}", headers=world.admin.headers)
     assert first.status_code == 200, first.text
     assert first.json()["revoked_at"] == revoked_at
@@ -293,7 +297,7 @@ async def test_unknown_expired_and_revoked_tokens_are_refused_alike(
     assert len(details) == 1
 
 
-async def test_deactivated_user_is_locked_out_at_once_and_back_on_reactivation(
+async def test_deactivation_revokes_tokens_for_good_and_reactivation_needs_a_new_one(
     client: httpx.AsyncClient, world: World
 ) -> None:
     user = world.supplier_a
@@ -314,7 +318,12 @@ async def test_deactivated_user_is_locked_out_at_once_and_back_on_reactivation(
     )
     assert on.status_code == 200, on.text
     assert on.json()["active"] is True
-    me = await client.get("/v1/me", headers=user.headers)
+    # The old token stays dead: reactivation never revives a credential that was out there.
+    assert_unauthenticated(await client.get("/v1/me", headers=user.headers))
+    listed = await client.get(f"/v1/users/{user.user_id}/tokens", headers=world.admin.headers)
+    assert [t["revoked_at"] is not None for t in listed.json()["items"]] == [True]
+    fresh = await issue(client, world, user.user_id)
+    me = await client.get("/v1/me", headers=bearer(fresh["token"]))
     assert me.status_code == 200, me.text
     assert me.json()["user"]["active"] is True
 
@@ -374,8 +383,8 @@ async def test_token_lifetime(
         return
     assert response.status_code == 201, response.text
     details = response.json()["details"]
-    assert details["created_at"] == clock.at
-    assert details["expires_at"] == clock.at + case.days * DAY
+    assert details["created_at"] == rfc3339(clock.at)
+    assert details["expires_at"] == rfc3339(clock.at + case.days * DAY)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import pytest
 
 from registry.app import create_app
 from registry.settings import get_settings
+from tests.times import seconds
 from tests.tiny_set import approve_tiny, publish_tiny
 from tests.world import World
 
@@ -29,11 +30,16 @@ def outcomes(body: dict[str, Any]) -> dict[str, str]:
 
 
 async def test_by_id_good_to_go(client: httpx.AsyncClient, certificate_id: str) -> None:
+    before = int(time.time())
     body = (await client.get(f"/v1/verify/{certificate_id.lower().replace('-', '')}")).json()
     assert body["verdict"] == "good_to_go"
     assert [c["number"] for c in body["checks"]] == [1, 2, 3, 6, 7, 8, 9]
     assert outcomes(body)["in_log"] == "not_checked"
     assert body["certificate"]["product_name"] == "Booking"
+    assert before <= seconds(body["checked_at"]) <= time.time()
+    record = (await client.get(f"/v1/certificates/{certificate_id}")).json()
+    assert body["certificate"]["issued_at"] == record["issued_at"]
+    assert body["certificate"]["valid_until"] == record["valid_until"]
 
 
 async def test_mistyped_id_is_422_before_lookup(
@@ -90,7 +96,8 @@ async def test_every_status_reads_the_same_by_id_statement_and_pdf(
         )
         assert changed.status_code == 200
     if case.expire:
-        valid_until = (await client.get(f"/v1/certificates/{certificate_id}")).json()["valid_until"]
+        shown = (await client.get(f"/v1/certificates/{certificate_id}")).json()["valid_until"]
+        valid_until = seconds(shown)
         monkeypatch.setattr("registry.clock.now", lambda: valid_until + 1)
     token = (await client.get(f"/v1/certificates/{certificate_id}/statement")).text
     pdf = (await client.get(f"/v1/certificates/{certificate_id}/pdf")).content
@@ -173,7 +180,8 @@ async def test_a_key_revoked_before_issuance_fails(
     from registry.services.audit import SYSTEM
 
     kid = (await client.get(f"/v1/certificates/{certificate_id}")).json()["kid"]
-    issued_at = (await client.get(f"/v1/certificates/{certificate_id}")).json()["issued_at"]
+    record = (await client.get(f"/v1/certificates/{certificate_id}")).json()
+    issued_at = seconds(record["issued_at"])
     await keys.revoke(SYSTEM, kid, issued_at - 60)
     body = (await client.get(f"/v1/verify/{certificate_id}")).json()
     assert body["verdict"] == "not_good_to_go"
@@ -187,7 +195,8 @@ async def test_a_key_revoked_after_issuance_still_verifies(
     from registry.services.audit import SYSTEM
 
     kid = (await client.get(f"/v1/certificates/{certificate_id}")).json()["kid"]
-    issued_at = (await client.get(f"/v1/certificates/{certificate_id}")).json()["issued_at"]
+    record = (await client.get(f"/v1/certificates/{certificate_id}")).json()
+    issued_at = seconds(record["issued_at"])
     monkeypatch.setattr("registry.clock.now", lambda: issued_at + 60)
     await keys.revoke(SYSTEM, kid, issued_at + 1)
     body = (await client.get(f"/v1/verify/{certificate_id}")).json()

@@ -6,14 +6,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import msgspec
 import pytest
 
-from registry.domain.audit_chain import event_hash
+from registry.domain.audit_chain import GENESIS, event_hash
 from registry.domain.identity import OrganisationKind
 from registry.services import audit, identity
 from registry.services.audit import SYSTEM, Actor
 from registry.tables import AuditEvent
 from schemas.identity import OrganisationCreate
+from tests.times import seconds
 
 EVENTS = 6
 
@@ -166,6 +168,26 @@ async def test_untouched_chain_verifies(db: None) -> None:
     report = await audit.verify()
     assert report.intact
     assert report.checked == EVENTS
+
+
+async def test_a_reader_of_the_api_recomputes_every_hash(db: None) -> None:
+    # The page shows ``at`` as RFC 3339 to the second; the hash covers its integer seconds.
+    await _seed()
+    shown = msgspec.json.decode(msgspec.json.encode(await audit.page(None, 200)))
+    prev_hash = GENESIS
+    for item in shown["items"]:
+        digest = event_hash(
+            position=item["position"],
+            tag=item["tag"],
+            actor=item["actor"],
+            subject=item["subject"],
+            at=seconds(item["at"]),
+            details=item["details"],
+            prev_hash=prev_hash,
+        )
+        assert (item["prev_hash"], item["hash"]) == (prev_hash, digest), item
+        prev_hash = digest
+    assert len(shown["items"]) == EVENTS
 
 
 @pytest.mark.slow

@@ -335,6 +335,53 @@ async def test_the_sweep_removes_old_unfinished_writes(db: None) -> None:
         fresh.unlink(missing_ok=True)
 
 
+async def test_the_app_sweeps_periodically(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The running app sweeps on its own (REGISTRY_BLOB_SWEEP_INTERVAL), not only from the CLI:
+    # the app's periodic-work lifespan runs (the database pool's is the test harness's own).
+    import registry.app
+
+    fast = msgspec.structs.replace(
+        get_settings(), blob_sweep_interval_seconds=0.05, blob_sweep_grace_seconds=0
+    )
+    monkeypatch.setattr(registry.app, "get_settings", lambda: fast)
+    store = blob_store()
+    assert isinstance(store, FileBlobStore)
+    orphan = await store.put(f"nobody refers to this {uuid.uuid4()}".encode())
+    (store.root / "cd").mkdir(parents=True, exist_ok=True)
+    leftover = store.root / "cd" / f"{INCOMING_PREFIX}{uuid.uuid4().hex}"
+    leftover.write_bytes(b"half a file")
+    async with registry.app._periodic_work(registry.app.create_app(fast)):
+        for _ in range(200):  # bounded: 10 s at most
+            if not leftover.exists() and not await store.exists(orphan):
+                break
+            await asyncio.sleep(0.05)
+    assert not leftover.exists(), "the periodic sweep removes a crash's leftover"
+    assert not await store.exists(orphan), "the periodic sweep removes an unreferenced blob"
+
+
+@pytest.mark.postgres_only
+async def test_one_process_sweeps_at_a_time(db: None) -> None:
+    from registry.db import elected
+    from registry.services.blob_sweep import BLOB_SWEEP_LOCK, periodic_sweep
+
+    holding, done = asyncio.Event(), asyncio.Event()
+
+    async def other_process() -> None:
+        async with elected(BLOB_SWEEP_LOCK) as won:
+            assert won
+            holding.set()
+            await done.wait()
+
+    holder = asyncio.create_task(other_process())
+    await asyncio.wait_for(holding.wait(), 10)
+    try:
+        assert await periodic_sweep() is None, "a second sweeper skips while one works"
+    finally:
+        done.set()
+        await holder
+    assert await periodic_sweep() is not None, "the next round is won again"
+
+
 def _cli(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     clean["REGISTRY_DATA_DIR"] = str(data_dir)

@@ -15,6 +15,7 @@ from registry.domain.identity import Role
 from registry.domain.review import LEASE_SECONDS
 from registry.tables import ReviewSlot
 from tests.live_server import live_server
+from tests.times import seconds
 from tests.tiny_set import publish_tiny, submit_tiny
 from tests.world import Person, World, make_person
 
@@ -83,7 +84,7 @@ async def renew_before_expiry(client: httpx.AsyncClient, w: World, mp: pytest.Mo
     _advance(mp, LEASE_SECONDS - 60)
     renewed = await client.post(f"/v1/reviews/{first['id']}/renew", headers=w.reviewer.headers)
     assert renewed.status_code == 200
-    assert renewed.json()["lease_until"] > first["lease_until"]
+    assert seconds(renewed.json()["lease_until"]) > seconds(first["lease_until"])
     _advance(mp, LEASE_SECONDS + 60)
     assert (await _claim(client, w.reviewer_2)).status_code == 200
     assert (await _claim(client, w.lead)).status_code == 204, "the renewed lease still holds"

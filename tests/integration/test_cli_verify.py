@@ -17,6 +17,7 @@ import pytest
 
 from registry.tables import Certificate
 from tests.live_server import live_server
+from tests.times import seconds
 from tests.tiny_set import approve_tiny, publish_tiny
 from tests.world import World
 
@@ -119,6 +120,9 @@ async def test_every_status_reads_the_same_in_the_api_the_page_and_the_cli(
                 scenario
             )
             assert [c["outcome"] for c in shown["checks"]] == [c["outcome"] for c in api["checks"]]
+            for t in ("issued_at", "valid_until"):
+                assert shown["certificate"][t] == api["certificate"][t], (scenario, t)
+            assert seconds(shown["checked_at"]) >= seconds(api["checked_at"])
             assert code == (0 if scenario.verdict == "good_to_go" else 1), err
             code, text, _ = await cli("verify", cid, "--server", server.base)
             assert scenario.headline.upper() in text
@@ -147,6 +151,7 @@ async def test_offline_with_a_fresh_and_a_stale_bundle(
     token = (await client.get(f"/v1/certificates/{cid}/statement")).text
     pdf_path = tmp_path / "certificate.pdf"
     pdf_path.write_bytes((await client.get(f"/v1/certificates/{cid}/pdf")).content)
+    record = (await client.get(f"/v1/certificates/{cid}")).json()
     bundle = tmp_path / "trust.json"
     async with live_server() as server:
         code, out, err = await cli("trust", "fetch", "--server", server.base, "--out", str(bundle))
@@ -159,6 +164,10 @@ async def test_offline_with_a_fresh_and_a_stale_bundle(
         answer = json.loads(out)
         assert answer["verdict"] == "good_to_go", (subject[:40], answer)
         assert answer["mode"] == "offline"
+        # The signed claims' times, written as the online answer writes the registry's record.
+        times = ("issued_at", "valid_until")
+        assert [answer["certificate"][t] for t in times] == [record[t] for t in times]
+        assert abs(seconds(answer["checked_at"]) - time.time()) < 120
         statuses = {c["name"]: c["outcome"] for c in answer["checks"]}
         assert statuses["registered"] == statuses["status"] == "not_checked"
         assert code == 0

@@ -29,7 +29,14 @@ def _cli(
     )
 
 
-EXPECTED_TABLES = {"organisation", "registry_user", "api_token", "audit_event", "audit_head"}
+EXPECTED_TABLES = {
+    "organisation",
+    "registry_user",
+    "api_token",
+    "audit_event",
+    "audit_head",
+    "idempotency_key",  # the newest migration's table
+}
 
 
 def test_migrations_apply_to_an_empty_sqlite_file(tmp_path: Path) -> None:

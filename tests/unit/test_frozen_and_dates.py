@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from registry.domain.canonical import canonical_json
-from registry.domain.dates import DAY, as_date, long_date, moment
+from registry.domain.dates import DAY, as_date, as_datetime, long_date, moment
 from registry.domain.dossier import EvidenceFact, decode_frozen, frozen_content
+from schemas.base import Response, UtcTime
 
 PROFILE = {
     "esf_tier": "B",
@@ -62,3 +64,35 @@ def test_a_moment_is_to_the_minute_in_utc() -> None:
     assert as_date(DAY - 1) == dt.date(1970, 1, 1)
     with pytest.raises(TypeError):
         as_date(True)
+
+
+class _Stamped(Response, frozen=True):
+    at: UtcTime
+    until: UtcTime | None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "1970-01-01T00:00:00Z"),
+        (1_741_000_000, "2025-03-03T11:06:40Z"),
+        (1_800_000_000, "2027-01-15T08:00:00Z"),
+        (DAY - 1, "1970-01-01T23:59:59Z"),
+    ],
+)
+def test_a_response_time_is_rfc3339_utc_to_the_second(seconds: int, text: str) -> None:
+    shown = msgspec.json.encode(_Stamped(at=as_datetime(seconds), until=as_datetime(None)))
+    assert shown == f'{{"at":"{text}","until":null}}'.encode()
+    back = msgspec.json.decode(shown, type=_Stamped)
+    assert int(back.at.timestamp()) == seconds
+
+
+@pytest.mark.parametrize("value", [True, 1.5, "0"], ids=["a bool", "a float", "a string"])
+def test_only_integer_seconds_become_a_response_time(value: object) -> None:
+    with pytest.raises(TypeError):
+        as_datetime(value)  # type: ignore[call-overload]
+
+
+def test_a_response_time_must_carry_its_zone() -> None:
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.json.decode(b'{"at":"2025-03-03T11:06:40","until":null}', type=_Stamped)

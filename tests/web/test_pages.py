@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from registry.domain.certificate_id import ALPHABET
+from tests.times import seconds
 from tests.tiny_set import approve_tiny, publish_tiny
 from tests.web.html import Page, parse
 from tests.world import World
@@ -225,11 +227,14 @@ async def test_superseded_points_to_the_newer_certificate(
 async def test_expired_says_so(
     client: httpx.AsyncClient, certificate_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    valid_until = (await client.get(f"/v1/certificates/{certificate_id}")).json()["valid_until"]
+    shown = (await client.get(f"/v1/certificates/{certificate_id}")).json()["valid_until"]
+    valid_until = seconds(shown)
     monkeypatch.setattr("registry.clock.now", lambda: valid_until + 1)
     _, page, html = await _result(client, certificate_id)
     assert page.text("verdict-headline") == "Not good to go: expired"
-    assert page.text("verdict-why").startswith("Expired on ")
+    day = dt.datetime.fromtimestamp(valid_until, dt.UTC)
+    assert page.text("verdict-why") == f"Expired on {day.day} {day:%B %Y}."
+    assert f'<time datetime="{day:%Y-%m-%d}">' in html
     assert "Ask the supplier for a reassessment" in page.text("advice")
     assert "(this date has passed)" in html
     history = re.findall(r'<span class="history__what">([^<]*)</span>', html)
