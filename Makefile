@@ -51,10 +51,11 @@ test-postgres: $(STAMP)
 	fi
 
 # The suite's schemathesis run (tests/fuzz) bounds examples per operation, role and mode to
-# REGISTRY_FUZZ_EXAMPLES=8; this runs the same checks with FUZZ_EXAMPLES each (and on SQLite).
+# REGISTRY_FUZZ_EXAMPLES=8, drawn alike on every run; this runs the same checks with FUZZ_EXAMPLES
+# each, drawn afresh (on SQLite; REGISTRY_TEST_DATABASE_URL=… for PostgreSQL).
 FUZZ_EXAMPLES ?= 300
 fuzz: $(STAMP)
-	REGISTRY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) tests/fuzz
+	REGISTRY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) REGISTRY_FUZZ_EXPLORE=1 $(PYTEST) tests/fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -16,6 +16,14 @@ class Response(msgspec.Struct, kw_only=True, frozen=True):
     """A response body: immutable once built."""
 
 
+class ProblemError(Response, frozen=True):
+    """One thing wrong with the input: what, and where (its field, and the part of the request)."""
+
+    message: str
+    field: str | None = None
+    source: Literal["body", "query", "path", "header"] | None = None
+
+
 class Problem(Response, frozen=True):
     """An RFC 9457 problem document, as every error is returned."""
 
@@ -24,7 +32,7 @@ class Problem(Response, frozen=True):
     status: int
     detail: str
     field: str | None = None
-    errors: list[dict[str, str]] | None = None
+    errors: list[ProblemError] | None = None
 
 
 # Text that people type: no control characters on one line (PostgreSQL refuses NUL outright,

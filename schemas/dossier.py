@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import msgspec
@@ -16,7 +17,11 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ONE_LIN
 Purpose = Annotated[str, msgspec.Meta(min_length=1, max_length=5000, pattern=MULTI_LINE_NOT_BLANK)]
 Summary = Annotated[str, msgspec.Meta(max_length=5000, pattern=MULTI_LINE)]
 Version = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[\w.+-]+$")]
-IsoDate = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+IsoDate = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", extra_json_schema={"format": "date"}),
+]
+
 AnswerValue = str | int | bool | None
 
 
@@ -96,8 +101,8 @@ class EvidenceOut(Response, frozen=True):
     media_type: str
     size: int
     sha256: str
-    expires_on: str | None
-    issued_on: str | None
+    expires_on: date | None
+    issued_on: date | None
     uploaded_at: UtcTime
 
 
@@ -203,7 +208,7 @@ class EvidenceChangeOut(Response, frozen=True):
     sha256: str
     document_type: str
     criteria: list[str]
-    expires_on: str | None
+    expires_on: date | None
 
 
 class RevisionDiff(Response, frozen=True):

@@ -15,7 +15,7 @@ Outcome = Literal["approved", "changes_requested", "rejected"]
 Recommendation = Literal["approve", "changes_requested", "reject"]
 
 
-class SectionResult(Response, frozen=True):
+class SectionScore(Response, frozen=True):
     """A section's score against its threshold (no percentage when nothing in it was scored)."""
 
     code: str
@@ -68,7 +68,7 @@ class FeedbackOut(Response, frozen=True):
     decided_at: UtcTime | None
     moderated: bool
     reasons: list[str]
-    sections: list[SectionResult]
+    sections: list[SectionScore]
     gates: list[GateResult]
     reviews: list[ReviewFeedback]
     changes: list[Change]  # empty unless the outcome is changes_requested or rejected

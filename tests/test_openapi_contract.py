@@ -172,6 +172,43 @@ def test_the_empty_answers_are_documented_as_204_without_a_body(operation_id: st
     assert not responses["204"].get("content")
 
 
+@pytest.mark.parametrize("operation_id", ["claimNextReview", "putAnswer"])
+def test_a_200_always_carries_its_document_never_null(operation_id: str) -> None:
+    # "Nothing" is the 204; a nullable 200 makes generated clients return Any | None.
+    schema = _operation(operation_id)["responses"]["200"]["content"]["application/json"]["schema"]
+    assert set(schema) == {"$ref"}, schema
+
+
+@pytest.mark.parametrize(
+    ("operation_id", "media_types"),
+    [
+        ("getCertificatePdf", {"application/pdf"}),
+        ("getAssessmentReport", {"application/pdf"}),
+        ("downloadEvidence", set(ACCEPTED)),
+    ],
+)
+def test_bytes_are_documented_as_binary(operation_id: str, media_types: set[str]) -> None:
+    # Without format: binary a generated client reads a PDF as text, or an evidence file as JSON.
+    content = _operation(operation_id)["responses"]["200"]["content"]
+    assert set(content) == media_types
+    assert all(c["schema"] == {"type": "string", "format": "binary"} for c in content.values())
+
+
+def test_component_titles_are_unique() -> None:
+    # Generators name classes by title: two schemas titled alike lose one of them.
+    titles = Counter(
+        schema.get("title", name) for name, schema in _document()["components"]["schemas"].items()
+    )
+    assert [title for title, n in titles.items() if n > 1] == []
+
+
+def test_dates_say_they_are_dates() -> None:
+    schemas = _document()["components"]["schemas"]
+    for name, field in [("EvidenceOut", "expires_on"), ("EvidenceOut", "issued_on")]:
+        options = schemas[name]["properties"][field]["oneOf"]
+        assert {"type": "string", "format": "date"} in options, (name, field, options)
+
+
 def test_evidence_download_lists_every_sniffed_media_type() -> None:
     content = _operation("downloadEvidence")["responses"]["200"]["content"]
     assert set(content) == set(ACCEPTED)

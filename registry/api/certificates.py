@@ -12,6 +12,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, KwargDefinition, PathParameter, QueryParameter
 
 from registry.api.auth import SECURITY, provide_actor, provide_principal, requires
+from registry.api.binary import binary_body
 from registry.api.conditional import (
     IMMUTABLE,
     NOT_MODIFIED,
@@ -91,6 +92,7 @@ class CertificateController(Controller):
         summary="Get a certificate's signed PDF",
         operation_id="getCertificatePdf",
         media_type=PDF,
+        operation_class=binary_body(PDF),
         response_headers=[*cache_headers(IMMUTABLE), _PDF_NAME],
         responses={**NOT_MODIFIED, **problems(400, 404, 422, _RATE_LIMITED)},
     )
@@ -175,6 +177,7 @@ class CertificateController(Controller):
         dependencies={"principal": Provide(provide_principal, sync_to_thread=False)},
         security=SECURITY,
         media_type=PDF,
+        operation_class=binary_body(PDF),
         response_headers=[_PDF_NAME],
         responses=problems(400, 401, 403, 404, 422, _RATE_LIMITED),
     )

@@ -12,14 +12,6 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.datastructures import ResponseHeader, UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import (
-    OpenAPIFormat,
-    OpenAPIMediaType,
-    OpenAPIResponse,
-    OpenAPIType,
-    Operation,
-    Schema,
-)
 from litestar.params import (
     FromPath,
     HeaderParameter,
@@ -31,6 +23,7 @@ from litestar.params import (
 )
 
 from registry.api.auth import SECURITY, provide_principal, requires
+from registry.api.binary import binary_body
 from registry.api.problems import describe_invalid, problems
 from registry.domain.criteria import DOCUMENT_TYPES
 from registry.domain.identity import Principal, Role
@@ -168,37 +161,24 @@ class EvidenceForm:
     expires_on: Annotated[
         str | None,
         KwargDefinition(
+            format="date",
             description=(
                 "The day the document expires, as YYYY-MM-DD. Required (else 422) when a listed"
                 " criterion's evidence requirement has `expiry_required` for this document type;"
                 " an expired or soon-expiring file is a completeness gap"
-            )
+            ),
         ),
     ] = None
     issued_on: Annotated[
         str | None,
         KwargDefinition(
+            format="date",
             description=(
                 "The day the document was issued, as YYYY-MM-DD. A criterion whose evidence has"
                 " `max_age_days` counts only files issued within that many days"
-            )
+            ),
         ),
     ] = None
-
-
-@dataclass
-class _EvidenceDownload(Operation):
-    """The download's OpenAPI operation, its 200 listed in every media type it is served as.
-
-    Litestar documents one media type per response; an evidence file is served as the type the
-    sniffer found at upload (``registry.domain.sniff``).
-    """
-
-    def __post_init__(self) -> None:
-        found = (self.responses or {}).get("200")
-        if isinstance(found, OpenAPIResponse):
-            binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
-            found.content = {media_type: OpenAPIMediaType(schema=binary) for media_type in ACCEPTED}
 
 
 _SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -290,6 +270,10 @@ class DossierController(Controller):
         operation_id="putAnswer",
         summary="Answer one criterion",
         responses={
+            # The 200 carries the answer, never null: a cleared answer is the 204.
+            200: ResponseSpec(
+                data_container=AnswerOut, description="The answer as saved", generate_examples=False
+            ),
             204: ResponseSpec(data_container=None, description="The answer was cleared"),
             **problems(400, 401, 403, 404, 409, 413, 422),
         },
@@ -462,7 +446,7 @@ class DossierController(Controller):
             _sent_header("X-Content-SHA256", "The file's SHA-256 in hex"),
             _sent_header("Content-Disposition", "attachment, with the upload's name made safe"),
         ],
-        operation_class=_EvidenceDownload,
+        operation_class=binary_body(*ACCEPTED),
         responses=problems(400, 401, 403, 404),
     )
     async def download(

@@ -66,6 +66,12 @@ class QueueController(Controller):
         operation_id="claimNextReview",
         summary="Claim the next review",
         responses={
+            # The 200 carries a review, never null: "nothing" is the 204 (the annotation's None).
+            200: ResponseSpec(
+                data_container=ReviewOut,
+                description="The review you claimed, with its criteria",
+                generate_examples=False,
+            ),
             204: ResponseSpec(
                 data_container=None, description="Nothing is eligible for you to claim now"
             ),

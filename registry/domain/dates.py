@@ -55,6 +55,11 @@ def as_datetime(seconds: int | None) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+def calendar_date(text: str | None) -> date | None:
+    """A stored ``YYYY-MM-DD`` as a ``date`` (``None`` stays ``None``): what responses carry."""
+    return None if text is None else date.fromisoformat(text)
+
+
 def long_date(value: date | int) -> str:
     """``3 March 2025``."""
     day = as_date(value)

@@ -21,7 +21,7 @@ from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_digest, canonical_json
 from registry.domain.criteria import applicable_criteria, applies, find_criterion, validate_answer
 from registry.domain.criteria_document import CriteriaSetDocument, Criterion, ProductProfile
-from registry.domain.dates import as_datetime
+from registry.domain.dates import as_datetime, calendar_date
 from registry.domain.dossier import EvidenceFact, RevisionAction, RevisionStatus
 from registry.domain.identity import Principal
 from registry.errors import (
@@ -189,8 +189,8 @@ def evidence_out(row: EvidenceRecord, revision: int) -> EvidenceOut:
         media_type=row.media_type,
         size=row.size,
         sha256=row.sha256,
-        expires_on=row.expires_on,
-        issued_on=row.issued_on,
+        expires_on=calendar_date(row.expires_on),
+        issued_on=calendar_date(row.issued_on),
         uploaded_at=as_datetime(row.uploaded_at),
     )
 
@@ -642,7 +642,7 @@ def _change_out(fact: EvidenceFact) -> EvidenceChangeOut:
         sha256=fact.sha256,
         document_type=fact.document_type,
         criteria=list(fact.criteria),
-        expires_on=fact.expires_on,
+        expires_on=calendar_date(fact.expires_on),
     )
 
 

@@ -36,7 +36,7 @@ from schemas.feedback import (
     FeedbackOut,
     GateResult,
     ReviewFeedback,
-    SectionResult,
+    SectionScore,
 )
 from schemas.review import DecisionOut
 
@@ -202,7 +202,7 @@ def _deciding_scores(said: list[_Said], *, moderated: bool) -> dict[str, Judged]
 
 def _sections(
     document: CriteriaSetDocument, applicable: list[Criterion], decision: DecisionOut
-) -> list[SectionResult]:
+) -> list[SectionScore]:
     codes = {c.code for c in applicable}
     results = []
     for section in document.sections:
@@ -210,7 +210,7 @@ def _sections(
             continue
         percent = decision.section_percentages.get(section.code)
         results.append(
-            SectionResult(
+            SectionScore(
                 code=section.code,
                 title=section.title,
                 percent=percent,
