@@ -34,6 +34,10 @@ def check_name(value: str, field: str) -> None:
             " make a name display in a different order from the one stored; remove them",
             field=field,
         )
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        # The schema's pattern already refuses these, all but one: Python's "$" also matches
+        # before a final newline, so "Sam\n" passes it (JSON Schema's reading refuses it).
+        raise InvalidInput(f"{field} must be on one line, without control characters", field=field)
     if not any(_shows(c) for c in value):
         raise InvalidInput(
             f"{field} has no visible character: type the name in letters or digits",

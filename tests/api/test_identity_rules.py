@@ -34,6 +34,7 @@ NAME_CASES = [
     NameCase("only invisible format characters", "\u200b\u2060\ufeff", accepted=False),
     NameCase("a Hangul filler", "\u3164", accepted=False),
     NameCase("a lone combining accent", "\u0301", accepted=False),
+    NameCase("a trailing newline", "Acme\n", accepted=False),
 ]
 
 
@@ -99,7 +100,10 @@ async def test_names_refuse_bidi_controls_and_invisible_only_text(
         assert response.headers["content-type"] == PROBLEM_JSON
         problem = response.json()
         assert problem["field"] == place.field, place.label
-        assert "bidirectional" in problem["detail"] or "no visible character" in problem["detail"]
+        assert any(
+            words in problem["detail"]
+            for words in ("bidirectional", "no visible character", "on one line")
+        ), problem["detail"]
 
 
 async def test_an_admin_belongs_to_no_organisation(client: httpx.AsyncClient, world: World) -> None:
