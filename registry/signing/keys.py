@@ -29,7 +29,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID, ObjectIdentifier
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 from joserfc.jwk import ECKey
 
 from registry.domain.dates import DAY
@@ -46,6 +46,9 @@ _KID = re.compile(r"^[A-Za-z0-9_-]{43}$")
 # accepts where it may not yet know RFC 9336.
 _DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 _MS_DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.4.1.311.10.3.12")
+# NSS (pdfsig, Evince, Okular) checks a PDF signer as an S/MIME signer: without emailProtection
+# it answers "Certificate type not approved for application" even for a trusted root.
+_EMAIL_PROTECTION = ExtendedKeyUsageOID.EMAIL_PROTECTION
 
 
 @dataclass(frozen=True)
@@ -246,7 +249,8 @@ def create_signing_key(
         # (contentCommitment), which pyHanko's validator requires by default.
         .add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
         .add_extension(
-            x509.ExtendedKeyUsage([_DOCUMENT_SIGNING, _MS_DOCUMENT_SIGNING]), critical=False
+            x509.ExtendedKeyUsage([_DOCUMENT_SIGNING, _MS_DOCUMENT_SIGNING, _EMAIL_PROTECTION]),
+            critical=False,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(

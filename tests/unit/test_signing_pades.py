@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
@@ -391,6 +392,59 @@ def test_poppler_agrees_about_coverage(
     result = subprocess.run([PDFSIG, str(path)], capture_output=True, text=True, check=False)
     assert "Signature Type: ETSI.CAdES.detached" in result.stdout
     assert ("Total document signed" in result.stdout) is whole, name
+
+
+CERTUTIL = shutil.which("certutil")
+
+
+@pytest.mark.skipif(
+    PDFSIG is None or CERTUTIL is None,
+    reason="needs pdfsig (poppler-utils), certutil (libnss3-tools)",
+)
+def test_a_reader_that_trusts_the_root_trusts_the_signer(tmp_path: Path) -> None:
+    # Evince and Okular judge a signer as pdfsig does, through NSS: the registry's root imported
+    # into a fresh NSS database must make the signing certificate "Trusted".
+    assert PDFSIG is not None
+    assert CERTUTIL is not None
+    # Keys made now: NSS judges the signer at the current time, not at the signing time.
+    now = int(time.time())
+    files = KeyFiles(tmp_path / "keys")
+    create_root_ca(files, now)
+    key = create_signing_key(files, now).record()
+    signed = sign_pdf(
+        files,
+        key,
+        make_pdf({"statement.jws": STATEMENT}),
+        reason="Kitemark certificate",
+        location="Kitemark Registry",
+        now=now,
+    )
+    nss = tmp_path / "nss"
+    nss.mkdir()
+    database = f"sql:{nss}"
+    for command in (
+        [CERTUTIL, "-N", "-d", database, "--empty-password"],
+        [
+            CERTUTIL,
+            "-A",
+            "-d",
+            database,
+            "-n",
+            "registry root",
+            "-t",
+            "C,C,C",
+            "-i",
+            str(files.root_certificate),
+        ],
+    ):
+        subprocess.run(command, capture_output=True, check=True)
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(signed)
+    result = subprocess.run(
+        [PDFSIG, "-nssdir", database, str(path)], capture_output=True, text=True, check=False
+    )
+    assert "Signature is Valid" in result.stdout, result.stdout
+    assert "Certificate is Trusted" in result.stdout, result.stdout
 
 
 def test_a_timestamp_authority_is_used_only_when_configured() -> None:
