@@ -192,7 +192,9 @@ def check_registered(record: Record | None, display: str | None, token: str | No
         return Check(
             CheckName.registered,
             Outcome.failed,
-            f"The registry has no certificate {display or ''}.".replace("  ", " "),
+            f"The registry has no certificate {display}."
+            if display
+            else "There is no well-formed certificate ID to look up.",
         )
     if token is not None and token != record.row.statement:
         return Check(
@@ -421,8 +423,16 @@ async def verify_statement_text(text: str) -> VerificationOut:
         return await verify_id(found_id or "")
     trust = await online_trust()
     signature, verified = check_signature(token, trust)
-    claimed = verified.claims["cid"] if verified else None
-    id_check, display = check_id(claimed or found_id or "")
+    # A statement that does not verify still names what it pretends to be: words and look-up
+    # only (check 6 then finds the registry never issued this statement for that ID).
+    claimed = verified.claims["cid"] if verified else claims_rules.unverified_certificate_id(token)
+    if claimed or found_id:
+        id_check, display = check_id(claimed or found_id or "")
+    else:
+        id_check = Check(
+            CheckName.id_format, Outcome.failed, "The statement names no certificate ID."
+        )
+        display = None
     if found_id and display and check_id(found_id)[1] != display:
         id_check = Check(
             CheckName.id_format,

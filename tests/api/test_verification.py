@@ -164,13 +164,33 @@ async def test_forged_statements_are_never_accepted(
     other = create_signing_key(files, now)
     forged = sign_statement(files, other.record(), {**claims, "pn": "Something else"}, now=now)
     flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    unsigned = b64(b'{"alg":"none","typ":"mkr-statement+jwt"}')
+    nameless = b64(msgspec.json.encode({k: v for k, v in claims.items() if k != "cid"}))
     for name, text in {
         "another root's key": forged,
         "signature altered": f"{header}.{payload}.{flipped}",
         "payload from another statement": f"{header}.{forged.split('.')[1]}.{signature}",
+        "alg none, empty signature": f"{unsigned}.{payload}.",
+        "alg none in a verify URL": f"http://registry.test/v/{certificate_id}#{unsigned}.{payload}.",
+        "claims naming no certificate": f"{header}.{nameless}.{signature}",
     }.items():
-        body = (await client.post("/v1/verify/statement", json={"text": text})).json()
+        response = await client.post("/v1/verify/statement", json={"text": text})
+        assert response.status_code == 200, (name, response.text)
+        body = response.json()
         assert body["verdict"] == "not_good_to_go", (name, body)
+        explanations = [check["explanation"] for check in body["checks"]]
+        # Never an empty ID in the words: "found 0 in ''", "no certificate ."
+        assert not [e for e in explanations if "''" in e or " ." in e], (name, explanations)
+        if name != "claims naming no certificate":
+            registered = next(c for c in body["checks"] if c["name"] == "registered")
+            assert (
+                certificate_id in registered["explanation"]
+                or "never issued" in (registered["explanation"])
+            ), (name, registered)
+
+
+def b64(data: bytes) -> str:
+    return __import__("base64").urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 async def test_a_key_revoked_before_issuance_fails(

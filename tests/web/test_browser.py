@@ -200,6 +200,13 @@ def _drive(base: str, seeded: Seeded, profile: str) -> list[Path]:
         browser.wait(lambda d: box.get_attribute("data-state") in {"good", "bad", "unknown"}, "JS")
         assert box.get_attribute("data-state") == "bad", box.text
         assert "did not verify" in browser.text("#paper-check")
+        # One combined verdict: the genuine ID's green never shows for a forged paper copy.
+        assert browser.find("#verdict").get_attribute("data-verdict") == "not_good_to_go"
+        assert "verdict--bad" in browser.find("#verdict").get_attribute("class")
+        assert browser.text("#verdict-headline").startswith("Not good to go")
+        assert "does not match the registry" in browser.text("#verdict-headline")
+        assert "Do not rely on this paper copy" in browser.text("#advice")
+        shots.append(browser.screenshot("03b-forged-paper-copy"))
 
         # 4. On a phone (360 px wide): the verdict is seen first; nothing scrolls sideways.
         browser.phone()
