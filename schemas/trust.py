@@ -94,6 +94,23 @@ class TrustKey(Response, frozen=True, forbid_unknown_fields=True):
     certificate_pem: CertificatePem
 
 
+class TrustStatusEntry(Response, frozen=True, forbid_unknown_fields=True):
+    """A certificate that is not valid as of the bundle's time (the status list, DESIGN §4)."""
+
+    certificate_id: Annotated[str, msgspec.Meta(description="MKR-XXXX-XXXX-C")]
+    status: Annotated[
+        Literal["suspended", "revoked", "superseded"],
+        msgspec.Meta(
+            description="Its stored status; expired is never listed (see the statement's exp)"
+        ),
+    ]
+    since: Annotated[NumericDate | None, msgspec.Meta(description="When it took this status")]
+    reason: Annotated[str | None, msgspec.Meta(description="The reason code of the change")]
+    superseded_by: Annotated[
+        str | None, msgspec.Meta(description="The certificate that replaced it, if superseded")
+    ]
+
+
 class TrustDocument(Response, frozen=True, forbid_unknown_fields=True):
     """The trust bundle's content: the payload of ``signed``, repeated in plain JSON."""
 
@@ -103,6 +120,13 @@ class TrustDocument(Response, frozen=True, forbid_unknown_fields=True):
     ]
     root: TrustRoot
     keys: list[TrustKey]
+    statuses: Annotated[
+        list[TrustStatusEntry],
+        msgspec.Meta(
+            description="Every certificate not valid as of issued_at, by ID: an offline verifier"
+            " refuses those (not good to go as of the bundle's time)"
+        ),
+    ]
 
 
 class TrustBundle(Response, frozen=True, forbid_unknown_fields=True):

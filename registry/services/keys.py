@@ -12,8 +12,9 @@ from typing import Any
 from registry import clock
 from registry.db import write_transaction
 from registry.domain.audit_chain import AuditTag
+from registry.domain.certificate import CertificateStatus
 from registry.errors import InvalidInput, NotFound, Unavailable
-from registry.records import SigningKeyRecord, fetch, fetch_one
+from registry.records import Record, SigningKeyRecord, fetch, fetch_one
 from registry.services import answer_cache, audit
 from registry.services.audit import Actor
 from registry.settings import get_settings
@@ -24,9 +25,9 @@ from registry.signing.keys import (
     load_root,
     public_jwk,
 )
-from registry.signing.trust import build_trust_document, sign_trust_document
+from registry.signing.trust import TrustStatus, build_trust_document, sign_trust_document
 from registry.signing.validity import KeyRecord
-from registry.tables import SigningKey
+from registry.tables import Certificate, SigningKey
 
 DAY = 86_400
 ISSUER = "Kitemark Registry"
@@ -192,10 +193,47 @@ async def jwks() -> dict[str, Any]:
     return {"keys": keys}
 
 
+class _Listed(Record, frozen=True):
+    certificate_id: str
+    status: CertificateStatus
+    status_changed_at: int | None
+    status_reason: str | None
+    superseded_by: str | None
+
+
+async def status_list() -> list[TrustStatus]:
+    """Every certificate whose stored status is not valid: the trust bundle's status list."""
+    rows = await fetch(
+        Certificate.select(
+            Certificate.certificate_id,
+            Certificate.status,
+            Certificate.status_changed_at,
+            Certificate.status_reason,
+            Certificate.superseded_by,
+        ).where(Certificate.status != CertificateStatus.valid.value),
+        _Listed,
+    )
+    return [
+        TrustStatus(
+            certificate_id=row.certificate_id,
+            status=row.status.value,
+            since=row.status_changed_at,
+            reason=row.status_reason,
+            superseded_by=row.superseded_by,
+        )
+        for row in rows
+    ]
+
+
 async def trust_bundle() -> tuple[dict[str, Any], str]:
-    """The trust document (root, every key and its status) and its root-signed compact JWS."""
+    """The trust document (root, every key and its status, the certificates' status list) and
+    its root-signed compact JWS."""
     files = key_files()
     document = build_trust_document(
-        issuer=ISSUER, issued_at=clock.now(), root=load_root(files), keys=await all_keys()
+        issuer=ISSUER,
+        issued_at=clock.now(),
+        root=load_root(files),
+        keys=await all_keys(),
+        statuses=await status_list(),
     )
     return document, sign_trust_document(files, document)

@@ -31,6 +31,8 @@ from registry.signing.jws import VerifiedStatement, verify_statement
 from registry.signing.keys import certificate_public_key, certificate_sha256, load_root
 from registry.signing.pades import PdfSignatureReport, async_inspect_pdf
 from registry.signing.trust import (
+    TrustStatus,
+    listed_statuses,
     trusted_keys,
     verify_trust_document,
     verify_trust_document_pinned,
@@ -551,6 +553,8 @@ class Bundle:
 
     trust: Trust
     fetched_at: int
+    made_at: int
+    statuses: dict[str, TrustStatus]
 
 
 def load_bundle(saved: dict[str, Any], *, root_sha256: str | None = None) -> Bundle:
@@ -564,7 +568,33 @@ def load_bundle(saved: dict[str, Any], *, root_sha256: str | None = None) -> Bun
             document = verify_trust_document(signed, saved["document"]["root"]["certificate_pem"])
     except (KeyError, TypeError, ValueError) as e:
         raise InvalidInput(f"not a saved trust bundle: {e}", field="trust") from e
-    return Bundle(Trust.of(trusted_keys(document), document["root"]["certificate_pem"]), fetched_at)
+    return Bundle(
+        Trust.of(trusted_keys(document), document["root"]["certificate_pem"]),
+        fetched_at,
+        int(document["issued_at"]),
+        listed_statuses(document),
+    )
+
+
+def check_listed_status(display: str | None, bundle: Bundle) -> Check:
+    """Check 7 offline: the bundle's status list, as of the bundle's time (live status unknown)."""
+    listed = bundle.statuses.get(display or "")
+    as_of = _date(bundle.made_at)
+    if listed is None:
+        return Check(
+            CheckName.status,
+            Outcome.not_checked,
+            f"Offline: not suspended, revoked or replaced as of the trust bundle of {as_of}; "
+            "live status was not checked.",
+        )
+    because = f" ({_reason(listed.reason)})" if listed.reason else ""
+    replaced = f", replaced by {listed.superseded_by}" if listed.superseded_by else ""
+    return Check(
+        CheckName.status,
+        Outcome.failed,
+        f"As of the trust bundle of {as_of}, the registry listed it as {listed.status}"
+        f"{because}{replaced}.",
+    )
 
 
 def _claims_summary(verified: VerifiedStatement) -> CertificateSummary:
@@ -586,17 +616,10 @@ def _claims_summary(verified: VerifiedStatement) -> CertificateSummary:
     )
 
 
-OFFLINE_UNCHECKED = (
-    Check(
-        CheckName.registered,
-        Outcome.not_checked,
-        "Offline: the registry was not asked whether it knows this certificate.",
-    ),
-    Check(
-        CheckName.status,
-        Outcome.not_checked,
-        "Offline: live status (suspended, revoked, superseded) was not checked.",
-    ),
+OFFLINE_UNREGISTERED = Check(
+    CheckName.registered,
+    Outcome.not_checked,
+    "Offline: the registry was not asked whether it knows this certificate.",
 )
 
 
@@ -615,7 +638,7 @@ async def verify_offline(text_or_pdf: str | bytes, bundle: Bundle, max_age: int)
     else:
         found_id, token = claims_rules.parse_verify_text(text_or_pdf)
     if token is None:
-        id_check, _ = check_id(found_id or "")
+        id_check, id_display = check_id(found_id or "")
         checks = [
             id_check,
             Check(
@@ -624,7 +647,8 @@ async def verify_offline(text_or_pdf: str | bytes, bundle: Bundle, max_age: int)
                 "Offline, an ID alone carries no signature to check.",
             ),
             Check(CheckName.key_valid, Outcome.not_checked, "No signed statement to judge."),
-            *OFFLINE_UNCHECKED,
+            OFFLINE_UNREGISTERED,
+            check_listed_status(id_display, bundle),
             Check(CheckName.not_expired, Outcome.not_checked, "No signed statement to read."),
             check_in_log(),
         ]
@@ -632,7 +656,14 @@ async def verify_offline(text_or_pdf: str | bytes, bundle: Bundle, max_age: int)
             checks, record=None, mode="offline", trust_age=clock.now() - bundle.fetched_at
         )
     signature, verified = check_signature(token, trust)
-    id_check, display = check_id(verified.claims["cid"] if verified else (found_id or ""))
+    claimed = verified.claims["cid"] if verified else claims_rules.unverified_certificate_id(token)
+    if claimed or found_id:
+        id_check, display = check_id(claimed or found_id or "")
+    else:
+        id_check = Check(
+            CheckName.id_format, Outcome.failed, "The statement names no certificate ID."
+        )
+        display = None
     if verified and found_id and check_id(found_id)[1] != display:
         id_check = Check(
             CheckName.id_format,
@@ -662,7 +693,7 @@ async def verify_offline(text_or_pdf: str | bytes, bundle: Bundle, max_age: int)
             if verified
             else Check(CheckName.key_valid, Outcome.not_checked, "The statement did not verify.")
         )
-    checks += list(OFFLINE_UNCHECKED)
+    checks += [OFFLINE_UNREGISTERED, check_listed_status(display, bundle)]
     checks.append(
         check_not_expired(int(verified.claims["exp"]))
         if verified

@@ -264,3 +264,38 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
     assert address("10.1.1.1", "6.6.6.6, 198.51.100.9, 10.2.2.2", trusted) == "198.51.100.9"
     assert address("192.0.2.1", "198.51.100.9", trusted) == "192.0.2.1", "untrusted peer"
     assert address("10.1.1.1", "198.51.100.9", get_settings()) == "10.1.1.1", "no proxies set"
+
+
+async def _offline(client: httpx.AsyncClient, text: str) -> dict[str, Any]:
+    """Verify ``text`` offline against the trust bundle the registry serves now."""
+    from registry.services import verification
+
+    saved = {**(await client.get("/v1/trust")).json(), "fetched_at": int(time.time())}
+    bundle = verification.load_bundle(saved)
+    out = await verification.verify_offline(text, bundle, max_age=3600)
+    decoded: dict[str, Any] = msgspec.to_builtins(out)
+    return decoded
+
+
+async def test_offline_a_bundle_fetched_after_a_suspension_is_not_good_to_go(
+    client: httpx.AsyncClient, world: World, certificate_id: str
+) -> None:
+    statement = (await client.get(f"/v1/certificates/{certificate_id}/statement")).text
+    before = await _offline(client, statement)
+    assert before["verdict"] == "good_to_go", before
+    status = next(c for c in before["checks"] if c["name"] == "status")
+    assert "not suspended, revoked or replaced as of the trust bundle" in status["explanation"]
+
+    suspended = await client.post(
+        f"/v1/certificates/{certificate_id}/status",
+        json={"action": "suspend", "reason": "safety_concern", "note": "Under investigation."},
+        headers=world.admin.headers,
+    )
+    assert suspended.status_code == 200, suspended.text
+    listed = (await client.get("/v1/trust")).json()["document"]["statuses"]
+    assert [(e["certificate_id"], e["status"]) for e in listed] == [(certificate_id, "suspended")]
+    after = await _offline(client, statement)
+    assert after["verdict"] == "not_good_to_go", after
+    status = next(c for c in after["checks"] if c["name"] == "status")
+    assert status["outcome"] == "failed"
+    assert "listed it as suspended (safety concern)" in status["explanation"], status
