@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export REGISTRY_DATA_DIR ?= var
 REGISTRY_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres fuzz lint typecheck format openapi syslibs bench clean
+.PHONY: run test test-sqlite test-postgres fuzz lint typecheck format openapi syslibs node-modules bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -36,7 +36,16 @@ run: $(STAMP) syslibs
 PYTEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS)
 
-test: $(STAMP) syslibs test-sqlite test-postgres
+# axe-core (package.json, pinned in package-lock.json) for the browser tests' accessibility checks:
+# `npm ci` again whenever the lock file is newer than the last install.
+NODE_STAMP := node_modules/.installed-stamp
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
+node-modules: $(NODE_STAMP)
+
+test: $(STAMP) syslibs $(NODE_STAMP) test-sqlite test-postgres
 
 test-sqlite: $(STAMP)
 	$(PYTEST)

@@ -23,7 +23,12 @@ from registry.api.directory import DirectoryController
 from registry.api.docs_ui import OfflineSwaggerUI
 from registry.api.dossiers import DossierController, ProductController
 from registry.api.idempotency import IdempotencyMiddleware, document_idempotency
-from registry.api.identity import OrganisationController, TokenController, UserController
+from registry.api.identity import (
+    InvitationController,
+    OrganisationController,
+    TokenController,
+    UserController,
+)
 from registry.api.problems import EXCEPTION_HANDLERS
 from registry.api.request_body import refuse_bad_json_body
 from registry.api.reviews import (
@@ -36,9 +41,9 @@ from registry.api.system import MeController, health
 from registry.api.verify import VerifyController
 from registry.blobs import close_blob_store
 from registry.db import engine
-from registry.services import blob_sweep, idempotency, issuance, queue
+from registry.services import blob_sweep, idempotency, issuance, queue, sessions
 from registry.settings import Settings, get_settings
-from registry.web import pages
+from registry.web import account, auth, pages, review_pages
 
 log = logging.getLogger("registry.app")
 
@@ -79,7 +84,8 @@ async def _blob_sweep() -> None:
 async def _periodic_work(app: Litestar) -> AsyncIterator[None]:
     """Periodic work: expire review leases and retry issuances that are due (every
     REGISTRY_LEASE_SWEEP_INTERVAL); sweep unreferenced blobs (every REGISTRY_BLOB_SWEEP_INTERVAL);
-    purge idempotency keys older than 24 hours (a plain DELETE, harmless in several processes).
+    purge idempotency keys older than 24 hours and expired web sessions (plain DELETEs, harmless
+    in several processes).
     Each other job elects one process where several share a database."""
     settings = get_settings()
     tasks = [
@@ -87,6 +93,9 @@ async def _periodic_work(app: Litestar) -> AsyncIterator[None]:
         asyncio.create_task(_every(settings.blob_sweep_interval_seconds, _blob_sweep)),
         asyncio.create_task(
             _every(settings.lease_sweep_interval_seconds, idempotency.purge_expired)
+        ),
+        asyncio.create_task(
+            _every(settings.lease_sweep_interval_seconds, sessions.STORE.delete_expired)
         ),
     ]
     try:
@@ -136,6 +145,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OrganisationController,
             UserController,
             TokenController,
+            InvitationController,
             AuditController,
             CriteriaSetController,
             ProductController,
@@ -151,10 +161,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             trust,
             VerifyController,
             pages.router,
+            review_pages.router,
+            account.router,
         ],
         middleware=[rate_limit_config(settings).middleware, IdempotencyMiddleware()],
         plugins=[ProblemDetailsPlugin()],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **auth.EXCEPTION_HANDLERS},
+        csrf_config=auth.csrf_config(settings),
+        stores={"sessions": sessions.STORE},
         before_request=refuse_bad_json_body,  # strict, bounded JSON bodies (request_body.py)
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),

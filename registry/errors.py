@@ -66,3 +66,11 @@ class UnsupportedMediaType(RegistryError):
 
 class Unavailable(RegistryError):
     """The registry cannot serve this now (say, no signing keys yet): an operator's problem."""
+
+
+class TooManyAttempts(RegistryError):
+    """Too many failed attempts (say, to sign in): refused until ``retry_after`` seconds pass."""
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

@@ -47,6 +47,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Unset means botocore's usual credential chain (environment, profile, instance role).
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
+    # People signing in to the pages: idle and absolute session lifetimes, the longest API
+    # token a person may give themselves, and the Redis that counts failed sign-ins.
+    session_idle_seconds: int = 30 * 60
+    session_max_seconds: int = 12 * 3600
+    token_max_days: int = 365
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = "kitemark:"
+    # Signs the CSRF cookie; unset means a random secret kept in the data directory (mode 0600).
+    csrf_secret: str | None = None
+    # The reviewers' queue colours an item overdue after this many working days (Mon–Fri).
+    review_target_working_days: int = 10
 
     @property
     def sqlite_path(self) -> Path:
@@ -57,6 +68,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def blob_dir(self) -> Path:
         """Where evidence files and PDFs are stored, by SHA-256."""
         return self.data_dir / "blobs"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are ``Secure`` when the registry is served over HTTPS."""
+        return self.base_url.startswith("https://")
+
+    @property
+    def csrf_secret_path(self) -> Path:
+        """Where the generated CSRF secret is kept when REGISTRY_CSRF_SECRET is unset."""
+        return self.data_dir / "csrf-secret"
 
     @property
     def admin_token_path(self) -> Path:
@@ -117,6 +138,7 @@ def load_settings() -> Settings:
         s3_region=_env("S3_REGION", "us-east-1") or "us-east-1",
         s3_access_key_id=os.environ.get("REGISTRY_S3_ACCESS_KEY_ID") or None,
         s3_secret_access_key=os.environ.get("REGISTRY_S3_SECRET_ACCESS_KEY") or None,
+        review_target_working_days=int(_env("REVIEW_TARGET_WORKING_DAYS", "10")),
     )
 
 

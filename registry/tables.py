@@ -37,7 +37,8 @@ class Organisation(Table, tablename="organisation"):
 
 
 class User(Table, tablename="registry_user"):
-    """A person acting through API tokens, with one role."""
+    """A person acting through API tokens, with one role; signing in to the pages once they set
+    a password through their invitation (``password_hash``: argon2id, NULL until then)."""
 
     id = UUID(primary_key=True)
     email = Varchar(length=254, unique=True)
@@ -46,6 +47,32 @@ class User(Table, tablename="registry_user"):
     organisation = ForeignKey(references=Organisation, null=True, on_delete=OnDelete.restrict)
     active = Boolean(default=True)
     created_at = BigInt()
+    password_hash = Varchar(length=255, null=True, default=None, secret=True)
+
+
+class Invitation(Table, tablename="invitation"):
+    """A one-time link to set a password, stored only as the SHA-256 of its secret."""
+
+    id = UUID(primary_key=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.restrict, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    created_by = Varchar(length=64)
+    created_at = BigInt()
+    expires_at = BigInt()
+    used_at = BigInt(null=True, default=None)
+
+
+class WebSession(Table, tablename="web_session"):
+    """A signed-in person's server-side session (the Litestar store of ``services.sessions``).
+
+    ``key`` is the SHA-256 of the cookie's session id, so the table cannot be replayed as
+    cookies; ``user`` lets deactivation end every session of a person at once.
+    """
+
+    key = Varchar(length=64, unique=True)
+    value = Bytea()
+    expires_at = BigInt(null=True, default=None, index=True)
+    user = UUID(null=True, default=None, index=True)
 
 
 class ApiToken(Table, tablename="api_token"):

@@ -109,3 +109,24 @@ class Me(Response, frozen=True):
     roles: list[Role]
     organisation: OrganisationOut | None
     token_id: str
+
+
+class InvitationCreate(Request):
+    """Invite a person: their user is made now, and signs in once they set a password through
+    the one-time link. A supplier admin invites only into its own organisation, as a supplier
+    member or supplier admin."""
+
+    email: Email
+    name: Name
+    role: Role
+    organisation_id: str | None = None
+
+
+class InvitationCreated(Response, frozen=True):
+    """A new invitation: ``link`` is shown this once (only its hash is kept) and works once,
+    until ``expires_at``."""
+
+    id: str
+    link: str
+    expires_at: UtcTime
+    user: UserOut

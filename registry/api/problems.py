@@ -38,6 +38,7 @@ from registry.errors import (
     PreconditionFailed,
     PreconditionRequired,
     RegistryError,
+    TooManyAttempts,
     Unauthenticated,
     Unavailable,
     UnsupportedMediaType,
@@ -62,6 +63,7 @@ _STATUS: dict[type[RegistryError], tuple[int, str]] = {
     UnsupportedMediaType: (415, "unsupported-media-type"),
     InvalidInput: (422, "invalid-input"),
     PreconditionRequired: (428, "precondition-required"),
+    TooManyAttempts: (429, "too-many-requests"),
     Unavailable: (503, "unavailable"),
 }
 _DENIED = {401, 403, 404}

@@ -31,6 +31,11 @@ class AuditTag(StrEnum):
     token_created = "token:created"  # noqa: S105 — an event tag, not a secret
     token_revoked = "token:revoked"  # noqa: S105 — an event tag, not a secret
     admin_bootstrapped = "admin:bootstrapped"
+    invitation_created = "invitation:created"
+    invitation_accepted = "invitation:accepted"
+    session_signed_in = "session:signed_in"
+    session_sign_in_failed = "session:sign_in_failed"
+    session_signed_out = "session:signed_out"
     criteria_set_published = "criteria_set:published"
     product_created = "product:created"
     dossier_created = "dossier:created"

@@ -29,12 +29,14 @@ class OrganisationKind(StrEnum):
 
 
 class Role(StrEnum):
-    """One role per user; a lead reviewer can also do everything a reviewer does."""
+    """One role per user; a lead reviewer can also do everything a reviewer does, and a
+    supplier admin everything a supplier member does."""
 
     admin = "admin"
     reviewer = "reviewer"
     lead_reviewer = "lead_reviewer"
     supplier_member = "supplier_member"
+    supplier_admin = "supplier_admin"
 
 
 # Which organisation kind a role's user belongs to (None: to no organisation at all). An
@@ -45,7 +47,11 @@ ROLE_ORGANISATION_KIND: dict[Role, OrganisationKind | None] = {
     Role.reviewer: OrganisationKind.assessor,
     Role.lead_reviewer: OrganisationKind.assessor,
     Role.supplier_member: OrganisationKind.supplier,
+    Role.supplier_admin: OrganisationKind.supplier,
 }
+
+# The roles a supplier admin may give the people it invites: its own organisation's, no other.
+SUPPLIER_ADMIN_GRANTS = frozenset({Role.supplier_member, Role.supplier_admin})
 
 
 def check_membership(role: Role, kind: OrganisationKind | None) -> None:
@@ -71,9 +77,12 @@ def check_membership(role: Role, kind: OrganisationKind | None) -> None:
 
 
 def effective_roles(role: Role) -> list[Role]:
-    """The roles a user acts with: a lead reviewer is also a reviewer."""
+    """The roles a user acts with: a lead reviewer is also a reviewer, a supplier admin also a
+    supplier member."""
     if role is Role.lead_reviewer:
         return [Role.lead_reviewer, Role.reviewer]
+    if role is Role.supplier_admin:
+        return [Role.supplier_admin, Role.supplier_member]
     return [role]
 
 

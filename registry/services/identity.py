@@ -31,7 +31,7 @@ from registry.records import (
     fetch,
     fetch_one,
 )
-from registry.services import audit
+from registry.services import audit, sessions
 from registry.services.audit import Actor
 from registry.services.paging import decode_time_id_cursor, encode_time_id_cursor
 from registry.settings import get_settings
@@ -200,12 +200,29 @@ async def create_user(actor: Actor, request: UserCreate) -> UserOut:
     return _user_out(row)
 
 
-async def _user_row(user_id: str) -> UserRecord:
+async def _user_row(user_id: str, principal: Principal | None = None) -> UserRecord:
+    """The user ``user_id``; with ``principal``, only one they manage (DESIGN §1): an admin any
+    user, a supplier admin its own organisation's members; anyone else's is 404."""
     key = _parse_id(user_id, "user")
     row = await fetch_one(User.select().where(User.id == key), UserRecord)
-    if row is None:
+    if row is None or (principal is not None and not _manages(principal, row)):
         raise NotFound(f"no user {user_id!r}")
     return row
+
+
+def _manages(principal: Principal, user: UserRecord) -> bool:
+    if principal.has_role(Role.admin):
+        return True
+    return (
+        principal.has_role(Role.supplier_admin)
+        and principal.organisation_id is not None
+        and str(user.organisation) == principal.organisation_id
+    )
+
+
+async def get_user(user_id: uuid.UUID) -> UserOut:
+    """One user as the API shows it."""
+    return _user_out(await _user_row(str(user_id)))
 
 
 async def _revoke_all_tokens(user: uuid.UUID) -> int:
@@ -216,28 +233,35 @@ async def _revoke_all_tokens(user: uuid.UUID) -> int:
     return int(count)
 
 
-async def set_user_active(actor: Actor, user_id: str, active: bool) -> UserOut:
-    """Deactivate a user, revoking their tokens for good, or reactivate one (without them)."""
+async def set_user_active(
+    actor: Actor, user_id: str, active: bool, principal: Principal | None = None
+) -> UserOut:
+    """Deactivate a user, revoking their tokens for good and ending their web sessions, or
+    reactivate one (without them); ``principal`` limits it to users they manage."""
     async with write_transaction():
-        row = await _user_row(user_id)
+        row = await _user_row(user_id, principal)
         if row.active != active:
             await User.update({User.active: active}).where(User.id == row.id)
             details: dict[str, object] = {}
             if not active:  # for good: reactivation must not bring old credentials back
                 details["tokens_revoked"] = await _revoke_all_tokens(row.id)
+                details["sessions_ended"] = await sessions.end_sessions_of(row.id)
             tag = AuditTag.user_reactivated if active else AuditTag.user_deactivated
             await audit.record(actor, tag, f"user:{row.id}", details)
             row = msgspec.structs.replace(row, active=active)
     return _user_out(row)
 
 
-async def create_token(actor: Actor, user_id: str, request: TokenCreate) -> TokenCreated:
-    """Issue a token for an active user; the secret is returned once and only its hash kept."""
+async def create_token(
+    actor: Actor, user_id: str, request: TokenCreate, principal: Principal | None = None
+) -> TokenCreated:
+    """Issue a token for an active user; the secret is returned once and only its hash kept.
+    ``principal`` limits it to users they manage."""
     check_name(request.label, "label")
     days = request.expires_in_days or get_settings().token_default_days
     secret = new_token()
     async with write_transaction():
-        user = await _user_row(user_id)
+        user = await _user_row(user_id, principal)
         if not user.active:
             raise Conflict(f"user {user_id!r} is deactivated", field="user_id")
         now = clock.now()
@@ -262,9 +286,10 @@ async def create_token(actor: Actor, user_id: str, request: TokenCreate) -> Toke
     return TokenCreated(token=secret, details=_token_out(row))
 
 
-async def list_tokens(user_id: str) -> TokenList:
-    """A user's tokens, newest first, without secrets."""
-    user = await _user_row(user_id)
+async def list_tokens(user_id: str, principal: Principal | None = None) -> TokenList:
+    """A user's tokens, newest first, without secrets; ``principal`` limits it to users they
+    manage."""
+    user = await _user_row(user_id, principal)
     rows = await fetch(
         ApiToken.select()
         .where(ApiToken.user == user.id)
@@ -274,13 +299,24 @@ async def list_tokens(user_id: str) -> TokenList:
     return TokenList(items=[_token_out(row) for row in rows])
 
 
-async def revoke_token(actor: Actor, token_id: str) -> TokenOut:
-    """Revoke a token from now on; revoking twice keeps the first revocation time."""
+async def revoke_token(
+    actor: Actor, token_id: str, principal: Principal | None = None, *, own: bool = False
+) -> TokenOut:
+    """Revoke a token from now on; revoking twice keeps the first revocation time.
+    ``principal`` limits it to tokens of users they manage, or with ``own`` to their own."""
     key = _parse_id(token_id, "token")
     async with write_transaction():
         row = await fetch_one(ApiToken.select().where(ApiToken.id == key), ApiTokenRecord)
         if row is None:
             raise NotFound(f"no token {token_id!r}")
+        if principal is not None:
+            if own and str(row.user) != principal.user_id:
+                raise NotFound(f"no token {token_id!r}")
+            if not own:
+                try:
+                    await _user_row(str(row.user), principal)
+                except NotFound as e:
+                    raise NotFound(f"no token {token_id!r}") from e
         if row.revoked_at is None:
             row = msgspec.structs.replace(row, revoked_at=clock.now())
             await ApiToken.update({ApiToken.revoked_at: row.revoked_at}).where(ApiToken.id == key)

@@ -8,7 +8,6 @@ status and validity; offline, a cached signed trust bundle supplies the keys and
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +18,9 @@ from registry.db import read_transaction
 from registry.domain import statement as claims_rules
 from registry.domain.certificate import ShownStatus, shown_status
 from registry.domain.certificate_id import MistypedCertificateId, normalise_certificate_id
-from registry.domain.dates import as_datetime
+from registry.domain.dates import as_datetime, long_date
 from registry.domain.verdict import Check, CheckName, Outcome, Verdict, verdict
+from registry.domain.words import reason
 from registry.errors import InvalidInput
 from registry.records import CertificateRecord, fetch_one
 from registry.services import answer_cache, keys
@@ -67,14 +67,6 @@ class Trust:
             public_keys={k: certificate_public_key(v.certificate_pem) for k, v in keys.items()},
             certificate_digests={k: certificate_sha256(v.certificate_pem) for k, v in keys.items()},
         )
-
-
-def _date(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%d %B %Y")
-
-
-def _reason(code: str | None) -> str:
-    return (code or "no reason given").replace("_", " ")
 
 
 # --- the checks -------------------------------------------------------------------------------
@@ -207,7 +199,7 @@ def check_registered(record: Record | None, display: str | None, token: str | No
     return Check(
         CheckName.registered,
         Outcome.passed,
-        f"The registry issued {record.row.certificate_id} on {_date(record.row.issued_at)}.",
+        f"The registry issued {record.row.certificate_id} on {long_date(record.row.issued_at)}.",
     )
 
 
@@ -218,9 +210,11 @@ def check_status(record: Record) -> Check:
     if shown is ShownStatus.valid:
         return Check(CheckName.status, Outcome.passed, "Its status today is valid.")
     if shown is ShownStatus.expired:
-        return Check(CheckName.status, Outcome.failed, f"It expired on {_date(row.valid_until)}.")
-    when = _date(row.status_changed_at) if row.status_changed_at else "an unknown date"
-    text = f"It was {shown.value} on {when} ({_reason(row.status_reason)})"
+        return Check(
+            CheckName.status, Outcome.failed, f"It expired on {long_date(row.valid_until)}."
+        )
+    when = long_date(row.status_changed_at) if row.status_changed_at else "an unknown date"
+    text = f"It was {shown.value} on {when} because of {reason(row.status_reason)}"
     if row.status_note:
         text += f": {row.status_note}"
     if row.superseded_by:
@@ -231,8 +225,10 @@ def check_status(record: Record) -> Check:
 def check_not_expired(valid_until: int) -> Check:
     """Check 8: now is before ``valid_until``."""
     if clock.now() < valid_until:
-        return Check(CheckName.not_expired, Outcome.passed, f"Valid until {_date(valid_until)}.")
-    return Check(CheckName.not_expired, Outcome.failed, f"It expired on {_date(valid_until)}.")
+        return Check(
+            CheckName.not_expired, Outcome.passed, f"Valid until {long_date(valid_until)}."
+        )
+    return Check(CheckName.not_expired, Outcome.failed, f"It expired on {long_date(valid_until)}.")
 
 
 def check_in_log() -> Check:
@@ -579,7 +575,7 @@ def load_bundle(saved: dict[str, Any], *, root_sha256: str | None = None) -> Bun
 def check_listed_status(display: str | None, bundle: Bundle) -> Check:
     """Check 7 offline: the bundle's status list, as of the bundle's time (live status unknown)."""
     listed = bundle.statuses.get(display or "")
-    as_of = _date(bundle.made_at)
+    as_of = long_date(bundle.made_at)
     if listed is None:
         return Check(
             CheckName.status,
@@ -587,7 +583,7 @@ def check_listed_status(display: str | None, bundle: Bundle) -> Check:
             f"Offline: not suspended, revoked or replaced as of the trust bundle of {as_of}; "
             "live status was not checked.",
         )
-    because = f" ({_reason(listed.reason)})" if listed.reason else ""
+    because = f" because of {reason(listed.reason)}" if listed.reason else ""
     replaced = f", replaced by {listed.superseded_by}" if listed.superseded_by else ""
     return Check(
         CheckName.status,

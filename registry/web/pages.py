@@ -28,6 +28,7 @@ from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
 from registry.api.problems import passed_on_headers, status_of
+from registry.domain import words
 from registry.domain.certificate import ShownStatus
 from registry.domain.certificate_id import (
     EXAMPLE,
@@ -73,25 +74,32 @@ class Asset:
 
 
 @cache
-def _asset(name: str) -> Asset:
+def asset(name: str) -> Asset:
+    """A file of ``static/`` to inline, and the CSP hash that lets exactly it run or style."""
     text = (STATIC / name).read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
     return Asset(text, f"'sha256-{digest}'")
 
 
-def _headers(*, script: bool = False) -> dict[str, str]:
-    css = _asset("site.css").csp
-    scripts = _asset("paper-check.js").csp if script else "'none'"
+def secure_headers(*, styles: tuple[str, ...], scripts: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every page's headers: a CSP allowing only the named inlined files, and no caching."""
+    css = " ".join(asset(name).csp for name in styles)
+    js = " ".join(asset(name).csp for name in scripts) or "'none'"
     return {
         "Content-Security-Policy": (
-            f"default-src 'none'; style-src {css}; script-src {scripts}; connect-src 'self'; "
+            f"default-src 'none'; style-src {css}; script-src {js}; connect-src 'self'; "
             "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
         ),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
-        # A verdict is about now: a revocation must show on the next load, never from a cache.
+        # A verdict is about now (a revocation must show on the next load), and work in
+        # progress is one person's: never from a cache.
         "Cache-Control": "no-store",
     }
+
+
+def _headers(*, script: bool = False) -> dict[str, str]:
+    return secure_headers(styles=("site.css",), scripts=("paper-check.js",) if script else ())
 
 
 def _environment() -> Environment:
@@ -107,8 +115,8 @@ def _environment() -> Environment:
         iso_date=view.iso_date,
         date_time=view.date_time,
         iso_date_time=view.iso_date_time,
-        reason=view.reason,
-        status_words=view.status_words,
+        reason=words.reason,
+        status_words=words.status_words,
         check_title=view.check_title,
         outcome_mark=view.outcome_mark,
         outcome_word=view.outcome_word,
@@ -123,8 +131,8 @@ def _environment() -> Environment:
         advisory_note=view.advisory_note,
         entry_state=view.entry_state,
         entry_why=view.entry_why,
-        css=lambda: _asset("site.css").text,
-        paper_check_script=lambda: _asset("paper-check.js").text,
+        css=lambda: asset("site.css").text,
+        paper_check_script=lambda: asset("paper-check.js").text,
         example_id=EXAMPLE,
         max_pdf_mb=MAX_PDF_BYTES // (1024 * 1024),
     )
@@ -143,6 +151,11 @@ def _page(name: str, status: int = 200, *, script: bool = False, **context: Any)
         status_code=status,
         headers=_headers(script=script),
     )
+
+
+def page(template: str, status: int = 200, /, **context: Any) -> Template:
+    """The page ``template`` with this module's headers (strict CSP, no caching)."""
+    return Template(template_name=template, context=context, status_code=status, headers=_headers())
 
 
 def _echo(text: str) -> str:
@@ -218,7 +231,13 @@ class VerifyPages(Controller):
             return _mistyped(certificate_id, e)
         return _page("result.html", out=out, uploaded=None, script=True)
 
-    @post("/", status_code=200, request_max_body_size=_UPLOAD_LIMIT)
+    # No CSRF token: the form changes nothing and no session is involved (anyone may post it).
+    @post(
+        "/",
+        status_code=200,
+        request_max_body_size=_UPLOAD_LIMIT,
+        opt={"exclude_from_csrf": True},
+    )
     async def upload(self, data: MultipartBody[PdfForm]) -> Template:
         """Verify an uploaded certificate PDF and show the result page."""
         upload = data.file
@@ -308,6 +327,11 @@ async def directory_page(
 
 _FRIENDLY = {
     400: ("Something in that request could not be read", "Go back and try again."),
+    403: (
+        "You cannot do that here",
+        "If you were filling in a form, go back, reload the page and try again. If this page is "
+        "not for your role, ask your organisation's administrator.",
+    ),
     404: ("Page not found", "Check the address, or start again from the verification page."),
     405: ("That did not work", "Start again from the verification page."),
     413: (
@@ -372,13 +396,16 @@ def _server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[A
     return _error_page(500, None)
 
 
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    RegistryError: _registry_error,
+    HTTPException: _http_error,
+    Exception: _server_error,
+}
+"""Errors on page routes as pages: every router of pages registers these."""
+
 router = Router(
     path="/",
     route_handlers=[VerifyPages, directory_page],
     include_in_schema=False,
-    exception_handlers={
-        RegistryError: _registry_error,
-        HTTPException: _http_error,
-        Exception: _server_error,
-    },
+    exception_handlers=EXCEPTION_HANDLERS,
 )

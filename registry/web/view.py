@@ -1,4 +1,5 @@
-"""Plain-language wording for the pages: dates, reasons, history lines and check titles.
+"""Plain-language wording for the pages: dates, history lines and check titles; reasons and
+statuses come from ``registry.domain.words``, which the API's explanations use too.
 
 Pure functions over the public Structs (no I/O, no Litestar): the templates call them as Jinja
 filters and globals, so every page words the same thing the same way. Times are UTC, as on the
@@ -10,32 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from registry.domain.words import reason
 from schemas.certificate import StatusEvent
 from schemas.directory import DirectoryEntry
 from schemas.verification import CertificateSummary, CheckOut, VerificationOut
-
-REASONS = {
-    "safety_concern": "a safety concern",
-    "evidence_lapsed": "evidence that has lapsed",
-    "supplier_request": "the supplier's request",
-    "reassessed": "a reassessment",
-    "key_compromise": "a compromised signing key",
-    "administrative_error": "an administrative error",
-}
 
 _SHORT_STATUS = {
     "suspended": "suspended",
     "revoked": "revoked",
     "superseded": "replaced",
     "expired": "expired",
-}
-
-STATUS_WORDS = {
-    "valid": "Valid",
-    "suspended": "Suspended",
-    "revoked": "Revoked (withdrawn for good)",
-    "superseded": "Replaced by a newer certificate",
-    "expired": "Expired",
 }
 
 _ACTIONS = {
@@ -103,20 +88,6 @@ def date_time(when: dt.datetime) -> str:
 def iso_date_time(when: dt.datetime) -> str:
     """``2026-05-03T14:03:00Z``."""
     return _utc(when).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def reason(code: str | None) -> str:
-    """A reason code as words: ``safety_concern`` → ``a safety concern``."""
-    if not code:
-        return "no stated reason"
-    return REASONS.get(code, code.replace("_", " "))
-
-
-def status_words(status: str | None) -> str:
-    """A shown status as words."""
-    if not status:
-        return "Unknown"
-    return STATUS_WORDS.get(status, status.capitalize())
 
 
 @dataclass(frozen=True, slots=True)

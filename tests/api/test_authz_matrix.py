@@ -40,12 +40,18 @@ from litestar.routes import HTTPRoute
 
 from registry.app import create_app
 from registry.db import write_transaction
+from registry.domain.identity import Role
+from registry.services import invitations, sessions
+from registry.services.audit import SYSTEM
 from registry.tables import AuditEvent
+from registry.web.auth import SESSION_COOKIE
+from schemas.identity import InvitationCreate
 from tests import authz_fixtures as scene
 from tests.authz_fixtures import CODE, DOCUMENT_TYPE, Scene, SceneSnapshots, WorldSnapshot
+from tests.people import person_with_password
 from tests.supplier_flow import TIER_A_ADMIN, tiny_pdf
 from tests.tiny_set import TINY
-from tests.world import World
+from tests.world import Person, World
 
 CALLERS = ("anonymous", "supplier_a", "supplier_b", "reviewer", "lead", "admin")
 PROBLEM_JSON = "application/problem+json"
@@ -80,6 +86,12 @@ class Endpoint:
     shows: str | None = None
     shown_to: frozenset[str] = frozenset()
     read_only: bool | None = None
+    # A page for people signed in (``/review/…``): callers come with a session cookie instead
+    # of a token, and refusals are pages (anonymous: 303 to /sign-in), not problem documents.
+    session: bool = False
+    # A page anyone may use signed in or not (``/sign-in``, ``/invitations/…``): its redirects
+    # are not the sign-in page's.
+    public: bool = False
 
     def url(self, ids: Ids) -> str:
         return self.path.format_map(ids)
@@ -147,12 +159,86 @@ def leads(status: int) -> dict[str, int]:
     return tokens(403, lead=status)
 
 
+def page_for(status: int, *roles: str, **statuses: int) -> dict[str, int]:
+    """A signed-in page: ``roles`` get ``status``, other roles 403, anonymous 303 (sign in)."""
+    return {
+        **dict.fromkeys(CALLERS, 403),
+        "anonymous": 303,
+        **dict.fromkeys(roles, status),
+        **statuses,
+    }
+
+
+def signed_in(status: int) -> dict[str, int]:
+    """A page for anyone signed in (their own account): every session gets ``status``,
+    anonymous 303 (to the sign-in page)."""
+    return {**dict.fromkeys(CALLERS, status), "anonymous": 303}
+
+
+async def invitation_of_a(client: httpx.AsyncClient, world: World) -> Ids:
+    """A usable invitation link into supplier A."""
+    invited = await invitations.invite(
+        SYSTEM,
+        None,
+        InvitationCreate(
+            email=f"matrix-{_unique()}@a.example",
+            name="Invited",
+            role=Role.supplier_member,
+            organisation_id=world.org_a,
+        ),
+    )
+    return {"invitation": invited.token}
+
+
+async def person_of_a_with_password(client: httpx.AsyncClient, world: World) -> Ids:
+    """A supplier member of A who set a password."""
+    person = await person_with_password(
+        f"matrix-{_unique()}@a.example", Role.supplier_member, world.org_a, MATRIX_PASSWORD
+    )
+    return {"signer": person.email}
+
+
+MATRIX_PASSWORD = "matrix-lantern-cobalt-9"
+
+
+def section_form(_: Ids) -> dict[str, Any]:
+    return {"data": {f"result-{CODE}": "pass", f"rationale-{CODE}": "Seen."}}
+
+
+def score_form(_: Ids) -> dict[str, Any]:
+    return {"data": {"result": "pass", "rationale": "Seen."}}
+
+
+def submit_form(_: Ids) -> dict[str, Any]:
+    return {"data": {"recommendation": "approve", "summary": "Fine."}}
+
+
+def decide_form(_: Ids) -> dict[str, Any]:
+    return {
+        "data": {
+            f"final-{CODE}": "fail",
+            f"rationale-{CODE}": "No safety case.",
+            "recommendation": "reject",
+            "summary": "No safety case.",
+        }
+    }
+
+
 def _unique() -> str:
     return uuid.uuid4().hex[:12]
 
 
 def new_organisation(_: Ids) -> dict[str, Any]:
     return {"name": f"Matrix Org {_unique()}", "kind": "supplier"}
+
+
+def new_invitation(ids: Ids) -> dict[str, Any]:
+    return {
+        "email": f"matrix-{_unique()}@a.example",
+        "name": "Matrix",
+        "role": "supplier_member",
+        "organisation_id": ids["org_a"],
+    }
 
 
 def new_admin_user(_: Ids) -> dict[str, Any]:
@@ -263,6 +349,9 @@ MATRIX = [
     ),
     Endpoint("revoke a token", "DELETE", "/v1/tokens/{reviewer_2.token_id}", admin_only(200)),
     Endpoint("read the audit trail", "GET", "/v1/audit", admin_only(200)),
+    # A supplier admin (not a caller here) invites into its own organisation only: see
+    # tests/api/test_invitations.py.
+    Endpoint("invite a person", "POST", "/v1/invitations", admin_only(201), new_invitation),
     # --- criteria sets: public reads, admin publishing -------------------------------------
     Endpoint(
         "list criteria sets",
@@ -845,6 +934,193 @@ MATRIX = [
         shows="{certificate}",
         shown_to=frozenset(CALLERS),
     ),
+    # --- the reviewer's workbench pages (signed in with a session): /review/… ---------------
+    Endpoint(
+        "show the review queue page",
+        "GET",
+        "/review",
+        page_for(200, "reviewer", "lead"),
+        setup=scene.submitted_of_a,
+        session=True,
+    ),
+    Endpoint(
+        "claim the next review on the page",
+        "POST",
+        "/review/claim",
+        page_for(303, "reviewer", "lead"),
+        setup=scene.submitted_of_a,
+        session=True,
+    ),
+    Endpoint(
+        "show my reviews page",
+        "GET",
+        "/review/mine",
+        page_for(200, "reviewer", "lead"),
+        setup=scene.claimed_by_reviewer,
+        shows="{review}",
+        shown_to=frozenset({"reviewer"}),
+        session=True,
+    ),
+    Endpoint(
+        "show the reviewer's review page",
+        "GET",
+        "/review/{review}",
+        page_for(200, "reviewer", lead=404),
+        setup=scene.claimed_by_reviewer,
+        session=True,
+    ),
+    Endpoint(
+        "renew the reviewer's claim on the page",
+        "POST",
+        "/review/{review}/renew",
+        page_for(303, "reviewer", lead=404),
+        setup=scene.claimed_by_reviewer,
+        session=True,
+    ),
+    Endpoint(
+        "release the reviewer's claim on the page",
+        "POST",
+        "/review/{review}/release",
+        page_for(303, "reviewer", lead=404),
+        setup=scene.claimed_by_reviewer,
+        session=True,
+    ),
+    Endpoint(
+        "save a section of the reviewer's review on the page",
+        "POST",
+        "/review/{review}/sections/C1",
+        page_for(303, "reviewer", lead=404),
+        form=section_form,
+        setup=scene.claimed_by_reviewer,
+        session=True,
+    ),
+    Endpoint(
+        "save one score of the reviewer's review from the page's script",
+        "POST",
+        f"/review/{{review}}/scores/{CODE}",
+        page_for(200, "reviewer", lead=404),
+        form=score_form,
+        setup=scene.claimed_by_reviewer,
+        session=True,
+    ),
+    Endpoint(
+        "submit the reviewer's review on the page",
+        "POST",
+        "/review/{review}/submit",
+        page_for(303, "reviewer", lead=404),
+        form=submit_form,
+        setup=scene.scored_by_reviewer,
+        session=True,
+    ),
+    Endpoint(
+        "open an evidence file of the reviewer's review on the page",
+        "GET",
+        "/review/{review}/evidence/{evidence}",
+        page_for(200, "reviewer", lead=404),
+        setup=scene.claimed_with_evidence_by_reviewer,
+        session=True,
+    ),
+    Endpoint(
+        "show the moderation page",
+        "GET",
+        "/review/moderation",
+        page_for(200, "lead"),
+        setup=scene.moderation_case,
+        shows="{case}",
+        shown_to=frozenset({"lead"}),
+        session=True,
+    ),
+    Endpoint(
+        "show a moderation case page",
+        "GET",
+        "/review/moderation/{case}",
+        page_for(200, "lead"),
+        setup=scene.moderation_case,
+        session=True,
+    ),
+    Endpoint(
+        "decide a moderation case on the page",
+        "POST",
+        "/review/moderation/{case}",
+        page_for(303, "lead"),
+        form=decide_form,
+        setup=scene.moderation_case,
+        session=True,
+    ),
+    # --- signing in, invitations and one's own account (DESIGN §1) ---------------------------
+    Endpoint("show the sign-in page", "GET", "/sign-in", everyone(200), session=True, public=True),
+    Endpoint(
+        "sign in",
+        "POST",
+        "/sign-in",
+        everyone(303),
+        form=lambda ids: {"data": {"email": ids["signer"], "password": MATRIX_PASSWORD}},
+        setup=person_of_a_with_password,
+        session=True,
+        public=True,
+    ),
+    Endpoint("sign out", "POST", "/sign-out", signed_in(303), session=True),
+    Endpoint(
+        "show an invitation page",
+        "GET",
+        "/invitations/{invitation}",
+        everyone(200),
+        setup=invitation_of_a,
+        session=True,
+        public=True,
+    ),
+    Endpoint(
+        "show an unknown invitation page",
+        "GET",
+        "/invitations/no-such-link",
+        everyone(404),
+        session=True,
+        public=True,
+    ),
+    Endpoint(
+        "set a password through an invitation",
+        "POST",
+        "/invitations/{invitation}",
+        everyone(303),
+        form=lambda _: {"data": {"password": MATRIX_PASSWORD}},
+        setup=invitation_of_a,
+        session=True,
+        public=True,
+    ),
+    Endpoint("show one's account page", "GET", "/account", signed_in(200), session=True),
+    Endpoint("show one's API tokens page", "GET", "/account/tokens", signed_in(200), session=True),
+    Endpoint(
+        "make an API token on one's tokens page",
+        "POST",
+        "/account/tokens",
+        signed_in(200),
+        form=lambda _: {"data": {"label": "matrix", "days": "7"}},
+        session=True,
+    ),
+    Endpoint(
+        # Supplier admins (not callers here) invite on it too: tests/web/test_sign_in.py.
+        "show the invitation form",
+        "GET",
+        "/account/invitations",
+        page_for(200, "admin"),
+        session=True,
+    ),
+    Endpoint(
+        "invite a person on the page",
+        "POST",
+        "/account/invitations",
+        page_for(200, "admin"),
+        form=lambda ids: {"data": new_invitation(ids)},
+        session=True,
+    ),
+    Endpoint(
+        # Only one's own tokens: anyone else's is 404 on this page (admins use the API).
+        "revoke someone else's API token on one's tokens page",
+        "POST",
+        "/account/tokens/{reviewer_2.token_id}/revoke",
+        signed_in(404),
+        session=True,
+    ),
 ]
 
 
@@ -889,17 +1165,27 @@ async def test_matrix(client: httpx.AsyncClient, row: Endpoint, caller: str) -> 
     world, ids = await arrange(row, client)
     person = world.by_name(caller)
     headers = {name: value.format_map(ids) for name, value in row.headers.items()}
+    if row.session:
+        headers.update(await _signed_in_page_headers(client, row, person))
     changes_before = await AuditEvent.count()
     response = await client.request(
         row.method,
         row.url(ids),
-        headers={**headers, **(person.headers if person else {})},
+        headers={**headers, **(person.headers if person and not row.session else {})},
         json=row.body(ids) if row.body else None,
         **(row.form(ids) if row.form else {}),
     )
     expected = row.expected[caller]
     assert response.status_code == expected, response.text
-    if expected >= 400:
+    if row.session and expected == 303:
+        location = response.headers["location"]
+        assert location.startswith(("/review", "/sign-in", "/account")), location
+        if not row.public:
+            assert (caller == "anonymous") == location.startswith("/sign-in?next=/"), location
+    elif row.session and expected >= 400:
+        # Refused pages are pages (or the script's JSON); a refusal changes nothing.
+        assert await AuditEvent.count() == changes_before, "a refused request changed something"
+    elif expected >= 400:
         assert response.headers["content-type"].startswith(PROBLEM_JSON)
         assert response.json()["status"] == expected
         # A refusal changes nothing: the audit trail, which records every change, stays as it
@@ -915,6 +1201,20 @@ async def test_matrix(client: httpx.AsyncClient, row: Endpoint, caller: str) -> 
         assert (shown in response.text) == (caller in row.shown_to), (
             f"{shown} {'missing from' if caller in row.shown_to else 'leaked in'} {response.text}"
         )
+
+
+async def _signed_in_page_headers(
+    client: httpx.AsyncClient, row: Endpoint, person: Person | None
+) -> dict[str, str]:
+    """Sign ``person`` in with a session (as the sign-in form does); for a POST, the CSRF token
+    the pages' forms carry, taken from the cookie the CSRF middleware sets on any page."""
+    if person is not None:
+        client.cookies.set(SESSION_COOKIE, await sessions.start(person.user_id, None))
+    if row.method == "GET":
+        return {}
+    await client.get("/v")
+    token = next((v for k, v in client.cookies.items() if "csrf" in k.lower()), None)
+    return {"x-csrftoken": token} if token else {}
 
 
 # Routes Litestar adds for the OpenAPI document and its viewers; they are public by design.
@@ -939,7 +1239,8 @@ def _route_operations() -> set[tuple[str, str]]:
 
 def _operation_of(row: Endpoint, operations: set[tuple[str, str]]) -> tuple[str, str] | None:
     literal = re.sub(r"\{[^}]+\}", "x", row.path.partition("?")[0])
-    for method, path in operations:
+    # A literal path (/review/mine) before a parameter's (/review/{review_id}) that also matches.
+    for method, path in sorted(operations, key=lambda operation: "{" in operation[1]):
         pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path))
         if method == row.method and re.fullmatch(pattern, literal):
             return method, path

@@ -298,4 +298,4 @@ async def test_offline_a_bundle_fetched_after_a_suspension_is_not_good_to_go(
     assert after["verdict"] == "not_good_to_go", after
     status = next(c for c in after["checks"] if c["name"] == "status")
     assert status["outcome"] == "failed"
-    assert "listed it as suspended (safety concern)" in status["explanation"], status
+    assert "listed it as suspended because of a safety concern" in status["explanation"], status
