@@ -63,11 +63,15 @@ async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> None:
     assert response.status_code == 303, response.text
 
 
-def sign_in_browser(browser: Any, base_url: str, email: str, password: str) -> None:
-    """Sign in through the real page in a selenium browser."""
+def sign_in_browser(
+    browser: Any, base_url: str, email: str, password: str, *, keep_page: bool = False
+) -> None:
+    """Sign in through the real page in a selenium browser (the sign-in page it is on already,
+    with its ``next`` and ``resume``, when ``keep_page``)."""
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{base_url}/sign-in")
+    if not keep_page:
+        browser.get(f"{base_url}/sign-in")
     browser.find_element(By.ID, "email").send_keys(email)
     browser.find_element(By.ID, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button[type=submit]").click()

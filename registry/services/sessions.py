@@ -6,7 +6,10 @@ Rules enforced here:
   with every request) and ``REGISTRY_SESSION_MAX`` seconds after sign-in, whatever happens;
 - every request re-reads the user: a deactivated person's session is refused (and deleted), and
   deactivating a person deletes all their sessions (``end_sessions_of``);
-- sign-in always starts a new session id (the old one, if any, is deleted): no fixation.
+- sign-in always starts a new session id (the old one, if any, is deleted): no fixation;
+- a session that ran out is refused but its row is kept until the sweep, ``ENDED_KEPT_SECONDS``
+  after it expired, so a request made with it can still tell whose it was (``check``): what a
+  form posted then is kept for that person only (``stash``, ``take_stash``).
 
 ``DatabaseStore`` is a Litestar ``Store`` over the ``web_session`` table. Litestar's own session
 middleware is not used on top of it, for three reasons: it writes a session row for every
@@ -34,6 +37,11 @@ from registry.settings import get_settings
 from registry.tables import User, WebSession
 
 SESSION_ID_BYTES = 32
+ENDED_KEPT_SECONDS = 12 * 3600
+"""How long the row of a session that ran out is kept, refused, to know whose it was."""
+STASH_SECONDS = 30 * 60
+STASH_MAX_BYTES = 64 * 1024
+_STASH_PREFIX = "resume:"
 
 
 def _key(key: str) -> str:
@@ -89,27 +97,32 @@ class DatabaseStore(Store):
                     WebSession(key=hashed, value=data, expires_at=expires_at, user=user)
                 )
 
-    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        """The value under ``key`` unless expired; ``renew_for`` moves its expiry to then."""
-        hashed = _key(key)
-        row = await fetch_one(
+    async def entry(self, key: str) -> _Row | None:
+        """The row under ``key`` as it is, expired or not; nothing changes."""
+        return await fetch_one(
             WebSession.select(WebSession.value, WebSession.expires_at).where(
-                WebSession.key == hashed
+                WebSession.key == _key(key)
             ),
             _Row,
         )
-        now = clock.now()
+
+    async def renew(self, key: str, renew_for: int | timedelta) -> None:
+        """Move the expiry of ``key`` (when it has one) to ``renew_for`` from now."""
+        async with write_transaction():
+            await WebSession.update(
+                {WebSession.expires_at: clock.now() + (_seconds(renew_for) or 0)}
+            ).where((WebSession.key == _key(key)) & WebSession.expires_at.is_not_null())
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        """The value under ``key`` unless expired; ``renew_for`` moves its expiry to then."""
+        row = await self.entry(key)
         if row is None:
             return None
-        if row.expires_at is not None and row.expires_at <= now:
+        if row.expires_at is not None and row.expires_at <= clock.now():
             await self.delete(key)
             return None
-        seconds = _seconds(renew_for)
-        if seconds is not None and row.expires_at is not None:
-            async with write_transaction():
-                await WebSession.update({WebSession.expires_at: now + seconds}).where(
-                    WebSession.key == hashed
-                )
+        if renew_for is not None:
+            await self.renew(key, renew_for)
         return row.value
 
     async def delete(self, key: str) -> None:
@@ -146,16 +159,25 @@ class DatabaseStore(Store):
         return left if left > 0 else None
 
     async def delete_for_user(self, user_id: uuid.UUID) -> int:
-        """End every session of one person (inside the caller's transaction); how many ended."""
+        """End every session of one person (inside the caller's transaction); how many of them
+        were live (the rest had run out and were kept only to know whose they were)."""
+        now = clock.now()
         async with write_transaction():
-            count = int(await WebSession.count().where(WebSession.user == user_id))
+            count = int(
+                await WebSession.count().where(
+                    (WebSession.user == user_id)
+                    & (WebSession.expires_at.is_null() | (WebSession.expires_at > now))
+                )
+            )
             await WebSession.delete().where(WebSession.user == user_id)
         return count
 
     async def delete_expired(self) -> None:
-        """Sweep sessions whose expiry passed (reads already ignore them)."""
+        """Sweep what expired more than ``ENDED_KEPT_SECONDS`` ago (reads already refuse it)."""
         async with write_transaction():
-            await WebSession.delete().where(WebSession.expires_at <= clock.now())
+            await WebSession.delete().where(
+                WebSession.expires_at <= clock.now() - ENDED_KEPT_SECONDS
+            )
 
 
 STORE = DatabaseStore()
@@ -200,29 +222,39 @@ class _Holder(Record, frozen=True):
     organisation: uuid.UUID | None
 
 
-async def resume(session_id: str) -> Session | None:
-    """The person behind a session id, or None when the session is unknown, idle too long,
-    older than the absolute limit, or its person was deactivated (such a session is ended)."""
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """A session id that does not work (any more); whose it was when that is still known: a
+    session idle too long or past its absolute limit, not one unknown, swept or deactivated."""
+
+    user_id: str | None
+
+
+async def check(session_id: str) -> Session | Ended:
+    """The live session behind a session id (its idle expiry moved on), or ``Ended``."""
     settings = get_settings()
-    raw = await STORE.get(session_id, renew_for=settings.session_idle_seconds)
-    if raw is None:
-        return None
+    row = await STORE.entry(session_id)
+    if row is None:
+        return Ended(None)
     try:
-        data = msgspec.json.decode(raw, type=SessionData)
+        data = msgspec.json.decode(row.value, type=SessionData)
         user_key = uuid.UUID(data.user_id)
     except (msgspec.DecodeError, ValueError):
         await STORE.delete(session_id)
-        return None
-    if clock.now() - data.signed_in_at >= settings.session_max_seconds:
-        await STORE.delete(session_id)
-        return None
+        return Ended(None)
+    now = clock.now()
+    if (row.expires_at is not None and row.expires_at <= now) or (
+        now - data.signed_in_at >= settings.session_max_seconds
+    ):
+        return Ended(data.user_id)  # refused; the sweep deletes it later
     user = await fetch_one(
         User.select(User.id, User.role, User.active, User.organisation).where(User.id == user_key),
         _Holder,
     )
     if user is None or not user.active:
         await STORE.delete(session_id)
-        return None
+        return Ended(None)
+    await STORE.renew(session_id, settings.session_idle_seconds)
     handle = handle_of(session_id)
     return Session(
         principal=Principal(
@@ -233,6 +265,56 @@ async def resume(session_id: str) -> Session | None:
         ),
         handle=handle,
     )
+
+
+async def resume(session_id: str) -> Session | None:
+    """The person behind a session id, or None when the session is unknown, idle too long,
+    older than the absolute limit, or its person was deactivated (such a session is ended)."""
+    found = await check(session_id)
+    return found if isinstance(found, Session) else None
+
+
+class Stash(msgspec.Struct, frozen=True):
+    """What a form posted when its session had ended: for whom, to where, and the fields.
+    Its ``owner`` is not named ``user_id``, so the row's ``user`` column stays empty: a stash
+    is not a session for ``delete_for_user`` to count (and a deactivated owner cannot sign in
+    to take it)."""
+
+    owner: str
+    path: str
+    fields: list[tuple[str, str]]
+
+
+async def stash(user_id: str, path: str, fields: list[tuple[str, str]]) -> str | None:
+    """Keep ``fields`` posted to ``path`` for ``user_id``, ``STASH_SECONDS``; the key, or None
+    when they are over ``STASH_MAX_BYTES``."""
+    data = msgspec.json.encode(Stash(owner=user_id, path=path, fields=fields))
+    if len(data) > STASH_MAX_BYTES:
+        return None
+    key = secrets.token_urlsafe(SESSION_ID_BYTES)
+    await STORE.set(_STASH_PREFIX + key, data, expires_in=STASH_SECONDS)
+    return key
+
+
+async def take_stash(key: str, user_id: str) -> Stash | None:
+    """The stash under ``key`` when it is ``user_id``'s and not expired, deleted as it is
+    returned (once only); None otherwise, and then another person's stash is left alone."""
+    raw = await STORE.get(_STASH_PREFIX + key)
+    if raw is None:
+        return None
+    try:
+        found = msgspec.json.decode(raw, type=Stash)
+    except msgspec.DecodeError:
+        return None
+    if found.owner != user_id:
+        return None
+    async with write_transaction():
+        taken = (
+            await WebSession.delete()
+            .where(WebSession.key == _key(_STASH_PREFIX + key))
+            .returning(WebSession.key)
+        )
+    return found if taken else None
 
 
 async def end(session_id: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response, Router, get, post
@@ -29,7 +30,7 @@ from registry.errors import (
     Unauthenticated,
     Unavailable,
 )
-from registry.services import identity, invitations, signin
+from registry.services import identity, invitations, sessions, signin
 from registry.services.audit import Actor
 from registry.settings import get_settings
 from registry.web import auth, pages
@@ -45,9 +46,20 @@ def _page(template: str, status: int = 200, /, **context: Any) -> Template:
 
 
 def _sign_in_form(
-    status: int = 200, *, next_path: str = _LANDING, email: str = "", **context: Any
+    status: int = 200,
+    *,
+    next_path: str = _LANDING,
+    email: str = "",
+    resume: str = "",
+    **context: Any,
 ) -> Template:
-    values: dict[str, Any] = {"errors": {}, "notice": None, "email": email, "next": next_path}
+    values: dict[str, Any] = {
+        "errors": {},
+        "notice": None,
+        "email": email,
+        "next": next_path,
+        "resume": resume,
+    }
     values.update(context)
     return _page("sign_in.html", status, **values)
 
@@ -62,9 +74,13 @@ _NOTICES = {
 async def sign_in_page(
     next_path: Annotated[str, QueryParameter(name="next", max_length=2000)] = _LANDING,
     notice: Annotated[str, QueryParameter(max_length=20)] = "",
+    resume: Annotated[str, QueryParameter(max_length=100)] = "",
 ) -> Template:
-    """The sign-in form; ``next`` (a path on this site) is where it leads afterwards."""
-    return _sign_in_form(next_path=auth.safe_next(next_path), notice=_NOTICES.get(notice))
+    """The sign-in form; ``next`` (a path on this site) is where it leads afterwards, by way of
+    ``/sign-in/continue`` when ``resume`` names what a form posted as the session ended."""
+    return _sign_in_form(
+        next_path=auth.safe_next(next_path), notice=_NOTICES.get(notice), resume=resume
+    )
 
 
 @post("/sign-in", status_code=303)
@@ -72,6 +88,7 @@ async def sign_in(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
     """Check the email and password; start a new session and go to ``next``."""
     email = data.get("email", "").strip()[:254]
     next_path = auth.safe_next(data.get("next"))
+    resume = data.get("resume", "")[:100]
     try:
         signed_in = await signin.sign_in(
             email,
@@ -80,22 +97,53 @@ async def sign_in(request: Request[Any, Any, Any], data: Form) -> Response[Any]:
             request.cookies.get(auth.SESSION_COOKIE),
         )
     except TooManyAttempts as e:
-        response = _sign_in_form(429, next_path=next_path, email=email, errors={"email": e.detail})
+        response = _sign_in_form(
+            429, next_path=next_path, email=email, resume=resume, errors={"email": e.detail}
+        )
         response.headers["Retry-After"] = str(e.retry_after)
         return response
     except Unauthenticated as e:
         # 422, not 401: a 401 must carry a WWW-Authenticate challenge, and a form is none.
-        return _sign_in_form(422, next_path=next_path, email=email, errors={"email": e.detail})
+        return _sign_in_form(
+            422, next_path=next_path, email=email, resume=resume, errors={"email": e.detail}
+        )
     except Unavailable:
         return _sign_in_form(
             503,
             next_path=next_path,
             email=email,
+            resume=resume,
             errors={"email": "Signing in is not possible just now. Try again in a few minutes."},
         )
+    if resume:
+        next_path = f"{CONTINUE_PATH}?{urlencode({'resume': resume, 'next': next_path})}"
     redirect = Redirect(next_path, status_code=303)
     redirect.set_cookie(auth.session_cookie(signed_in.session_id))
     return redirect
+
+
+CONTINUE_PATH = "/sign-in/continue"
+
+
+@get(CONTINUE_PATH, dependencies=_PRINCIPAL)
+async def continue_page(
+    principal: NamedDependency[Principal],
+    resume: Annotated[str, QueryParameter(max_length=100)] = "",
+    next_path: Annotated[str, QueryParameter(name="next", max_length=2000)] = _LANDING,
+) -> Response[Any]:
+    """What a form posted as the session ended, shown once to the person whose session it was,
+    with a button that posts it again to where it was going; anyone else goes on to ``next``."""
+    stashed = await sessions.take_stash(resume, principal.user_id) if resume else None
+    if stashed is None:
+        return Redirect(auth.safe_next(next_path), status_code=303)
+    return _page(
+        "sign_in_continue.html",
+        signed_in=True,
+        action=auth.safe_next(stashed.path),
+        back=auth.safe_next(next_path),
+        fields=stashed.fields,
+        shown=[(name, value) for name, value in stashed.fields if value.strip()],
+    )
 
 
 @post("/sign-out", status_code=303, dependencies=_PRINCIPAL)
@@ -248,7 +296,12 @@ async def create_token(principal: NamedDependency[Principal], data: Form) -> Tem
     return _tokens_page(tokens=listed.items, created=created)
 
 
-@post("/account/tokens/{token_id:str}/revoke", status_code=303, dependencies=_PRINCIPAL)
+@post(
+    "/account/tokens/{token_id:str}/revoke",
+    status_code=303,
+    dependencies=_PRINCIPAL,
+    opt={"page": "/account/tokens"},
+)
 async def revoke_token(
     principal: NamedDependency[Principal], token_id: FromPath[str]
 ) -> Response[Any]:
@@ -316,6 +369,7 @@ router = Router(
     route_handlers=[
         sign_in_page,
         sign_in,
+        continue_page,
         sign_out,
         invitation_page,
         accept_invitation,

@@ -8,12 +8,19 @@ A page that needs a signed-in person declares ``principal`` as a dependency::
 ``page_principal`` reads the session on every request from the database (``services.sessions``):
 a session that is unknown, idle too long, past its absolute limit or whose person was
 deactivated sends the browser to ``/sign-in?next=<path>`` (303) — the app registers the handler
-for ``SignInRequired``. A signed-in person of the wrong role gets ``Forbidden``: the pages'
-error handler shows it as a 403 page.
+for ``SignInRequired``. A handler that only takes a form post names the page showing the form as
+``opt={"page": "/review/{review_id}"}``, and ``next`` is that page. A signed-in person of the
+wrong role gets ``Forbidden``: the pages' error handler shows it as a 403 page.
 
-After sign-in the browser comes back to ``next`` with a GET. What was typed into a form whose
-POST found the session expired is not kept: pages post to the same path that shows their form
-(Post/Redirect/Get), so ``next`` leads back to that form.
+After sign-in the browser comes back to ``next`` with a GET. Two cases keep more:
+
+- a script's request (``Accept: application/json``) gets 401 and ``{"error", "sign_in"}``
+  instead of the redirect, so the script can say so and keep what is on its page;
+- a urlencoded form POST whose session ran out keeps its fields (not ``_csrf_token``), for the
+  person whose session it was (``sessions.stash``), and the redirect carries ``&resume=<key>``:
+  after sign-in, ``/sign-in/continue`` shows them once, with a button that posts them again. A
+  POST whose session's holder is unknown (no cookie, a swept or deactivated session) keeps
+  nothing: fields bound to nobody could be planted for anyone to post as themselves.
 """
 
 from __future__ import annotations
@@ -41,9 +48,11 @@ SIGN_IN_PATH = "/sign-in"
 class SignInRequired(Exception):
     """No live session: the page layer answers with a redirect to the sign-in page."""
 
-    def __init__(self, next_path: str) -> None:
+    def __init__(self, next_path: str, *, resume: str | None = None, script: bool = False) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+        self.resume = resume
+        self.script = script
 
 
 LANDING_PATH = "/account"
@@ -65,19 +74,58 @@ def _here(request: Request[Any, Any, Any]) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-def sign_in_url(next_path: str) -> str:
-    """The sign-in page, to come back to ``next_path`` afterwards."""
-    return f"{SIGN_IN_PATH}?next={quote(safe_next(next_path), safe='/')}"
+def _page_here(request: Request[Any, Any, Any]) -> str:
+    """Where to come back to after sign-in: this path, or for a handler that only takes a form
+    post, the page that shows the form (its ``opt["page"]``, filled with the path's values)."""
+    template = request.route_handler.opt.get("page")
+    if isinstance(template, str):
+        values = {name: quote(str(value), safe="") for name, value in request.path_params.items()}
+        return template.format(**values)
+    return _here(request)
+
+
+def sign_in_url(next_path: str, resume: str | None = None) -> str:
+    """The sign-in page, to come back to ``next_path`` afterwards (with a stash to resume)."""
+    url = f"{SIGN_IN_PATH}?next={quote(safe_next(next_path), safe='/')}"
+    return f"{url}&resume={quote(resume, safe='')}" if resume else url
+
+
+def _by_script(request: Request[Any, Any, Any]) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+_URLENCODED = "application/x-www-form-urlencoded"
+
+
+async def _keep_typed(request: Request[Any, Any, Any], user_id: str | None) -> str | None:
+    """Stash a urlencoded POST's fields for ``user_id``; the key, or None when nothing is kept."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if user_id is None or request.method != "POST" or content_type != _URLENCODED:
+        return None
+    if len(await request.body()) > sessions.STASH_MAX_BYTES:
+        return None
+    form = await request.form()
+    fields = [
+        (name, value)
+        for name, value in form.multi_items()
+        if isinstance(value, str) and name != "_csrf_token"
+    ]
+    if not fields:
+        return None
+    return await sessions.stash(user_id, safe_next(_here(request)), fields)
 
 
 async def page_principal(request: Request[Any, Any, Any]) -> Principal:
     """The signed-in person, read from the database on every request; ``SignInRequired`` else."""
     session_id = request.cookies.get(SESSION_COOKIE)
-    session = await sessions.resume(session_id) if session_id else None
-    if session is None:
-        raise SignInRequired(_here(request))
-    request.state.session_handle = session.handle
-    return session.principal
+    found = await sessions.check(session_id) if session_id else sessions.Ended(None)
+    if isinstance(found, sessions.Ended):
+        if _by_script(request):
+            raise SignInRequired(_page_here(request), script=True)
+        resume = await _keep_typed(request, found.user_id)
+        raise SignInRequired(_page_here(request), resume=resume)
+    request.state.session_handle = found.handle
+    return found.principal
 
 
 def signed_in_as(*roles: Role) -> Callable[[Request[Any, Any, Any]], Awaitable[Principal]]:
@@ -122,8 +170,20 @@ def cleared_session_cookie() -> Cookie:
     )
 
 
+SESSION_ENDED = "Your session has ended. Sign in again."
+
+
 def _redirect_to_sign_in(_: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
-    response: Response[Any] = Redirect(sign_in_url(exc.next_path), status_code=303)
+    response: Response[Any]
+    if exc.script:
+        # A 401 carries a challenge; the scheme names what to do: sign in on the page.
+        response = Response(
+            {"error": SESSION_ENDED, "sign_in": sign_in_url(exc.next_path)},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Session realm="kitemark"'},
+        )
+    else:
+        response = Redirect(sign_in_url(exc.next_path, exc.resume), status_code=303)
     response.headers["Cache-Control"] = "no-store"
     return response
 

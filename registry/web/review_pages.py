@@ -255,6 +255,7 @@ def _see_other(path: str, flags: dict[str, str] | None = None, fragment: str = "
 
 
 _LEAD = {"principal": Provide(auth.signed_in_as(Role.lead_reviewer))}
+_REVIEW_PAGE = "/review/{review_id}"  # where a form post comes back to after sign-in
 
 
 # --- the queue and my reviews ------------------------------------------------------------------
@@ -313,7 +314,7 @@ async def queue_page(
     )
 
 
-@post("/claim", name="review-claim", status_code=303)
+@post("/claim", name="review-claim", status_code=303, opt={"page": "/review"})
 async def claim_next(principal: NamedDependency[Principal]) -> Redirect:
     """Claim the oldest eligible item and open it."""
     claimed = await reviews.claim(principal)
@@ -341,14 +342,19 @@ async def mine(request: Request[Any, Any, Any], principal: NamedDependency[Princ
     )
 
 
-@post("/{review_id:str}/renew", name="review-renew", status_code=303)
+@post("/{review_id:str}/renew", name="review-renew", status_code=303, opt={"page": "/review/mine"})
 async def renew(review_id: FromPath[str], principal: NamedDependency[Principal]) -> Redirect:
     """Extend a live claim by a full lease."""
     await queue.renew(principal, review_id)
     return _see_other("/review/mine", {"done": "renewed"})
 
 
-@post("/{review_id:str}/release", name="review-release", status_code=303)
+@post(
+    "/{review_id:str}/release",
+    name="review-release",
+    status_code=303,
+    opt={"page": "/review/mine"},
+)
 async def release(review_id: FromPath[str], principal: NamedDependency[Principal]) -> Redirect:
     """Give a claim back to the queue."""
     await queue.release(principal, review_id)
@@ -565,7 +571,12 @@ def _sentence(detail: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-@post("/{review_id:str}/sections/{section_code:str}", name="review-save-section", status_code=303)
+@post(
+    "/{review_id:str}/sections/{section_code:str}",
+    name="review-save-section",
+    status_code=303,
+    opt={"page": _REVIEW_PAGE},
+)
 async def save_section(
     review_id: FromPath[str],
     section_code: Annotated[str, PathParameter(max_length=32)],
@@ -603,7 +614,12 @@ async def save_section(
     )
 
 
-@post("/{review_id:str}/scores/{criterion_code:str}", name="review-save-score", status_code=200)
+@post(
+    "/{review_id:str}/scores/{criterion_code:str}",
+    name="review-save-score",
+    status_code=200,
+    opt={"page": _REVIEW_PAGE},
+)
 async def save_score(
     review_id: FromPath[str],
     criterion_code: Code,
@@ -641,7 +657,7 @@ async def save_score(
     )
 
 
-@post("/{review_id:str}/submit", name="review-submit", status_code=303)
+@post("/{review_id:str}/submit", name="review-submit", status_code=303, opt={"page": _REVIEW_PAGE})
 async def submit(
     review_id: FromPath[str], data: FormData, principal: NamedDependency[Principal]
 ) -> Response[Any]:

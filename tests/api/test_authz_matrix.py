@@ -1087,6 +1087,13 @@ MATRIX = [
         session=True,
         public=True,
     ),
+    Endpoint(
+        "continue after sign-in where a form was left (nothing kept: on to next)",
+        "GET",
+        "/sign-in/continue",
+        signed_in(303),
+        session=True,
+    ),
     Endpoint("show one's account page", "GET", "/account", signed_in(200), session=True),
     Endpoint("show one's API tokens page", "GET", "/account/tokens", signed_in(200), session=True),
     Endpoint(

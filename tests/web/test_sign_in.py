@@ -15,7 +15,7 @@ from litestar import Litestar
 from registry import clock
 from registry.domain.identity import Role
 from registry.domain.passwords import password_problem
-from registry.services import passwords, signin
+from registry.services import passwords, sessions, signin
 from registry.settings import get_settings
 from registry.tables import AuditEvent, WebSession
 from registry.web.auth import SESSION_COOKIE
@@ -242,6 +242,35 @@ async def test_idle_for_30_minutes_ends_the_session_keeping_next(
     assert response.headers["location"] == "/sign-in?next=/account/tokens%3Fnotice%3Drevoked"
     page = await client.get(response.headers["location"])
     assert 'name="next" value="/account/tokens?notice=revoked"' in page.text
+
+
+async def test_a_script_is_told_to_sign_in_with_a_401_not_redirected(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get(
+        "/account/tokens?notice=revoked", headers={"Accept": "application/json"}
+    )
+    assert response.status_code == 401
+    assert response.headers["cache-control"] == "no-store"
+    assert response.json() == {
+        "error": "Your session has ended. Sign in again.",
+        "sign_in": "/sign-in?next=/account/tokens%3Fnotice%3Drevoked",
+    }
+
+
+async def test_a_session_that_ran_out_is_kept_refused_until_the_sweep(
+    client: httpx.AsyncClient, person: SignedUpPerson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    move = _at(monkeypatch)
+    await sign_in(client, person.email, PASSWORD)
+    move(31 * 60)
+    assert (await client.get("/account")).status_code == 303
+    await sessions.STORE.delete_expired()
+    assert await WebSession.count() == 1, "kept, to know whose a form posted with it was"
+    move(31 * 60 + sessions.ENDED_KEPT_SECONDS)
+    assert (await client.get("/account")).status_code == 303
+    await sessions.STORE.delete_expired()
+    assert await WebSession.count() == 0
 
 
 async def test_twelve_hours_end_the_session_however_busy(

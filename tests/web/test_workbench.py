@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
+from collections.abc import AsyncIterator, Callable
+from html import unescape
 from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
 
+from registry import clock
+from registry.domain.identity import Role
+from registry.services import signin
 from registry.services.audit import SYSTEM
 from registry.services.criteria import builtin_document, publish
 from registry.web.review_pages import outcome_message, working_days
 from tests import review_flow
+from tests.people import SignedUpPerson, csrf_token_of, person_with_password, sign_in
 from tests.review_flow import criteria_by_code
 from tests.web.html import parse
 from tests.web.workbench import csrf_of, post_form, signed_in, submitted_dossier
@@ -386,3 +393,208 @@ async def test_a_decision_the_final_results_contradict_is_refused(
         contradicted = await lead.post(path, data=form)
         assert contradicted.status_code == 422, contradicted.text
         assert "reject" in parse(contradicted.text).text("error-summary").lower()
+
+
+# --- a session that ends while a reviewer types (issue #12) -------------------------------------
+
+PASSWORD = "violet-harbour-lantern-7"
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+@pytest.fixture
+async def reviewers(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> tuple[SignedUpPerson, SignedUpPerson]:
+    """Two reviewers of the assessor organisation who sign in with a password (their failed
+    sign-ins, if any, counted under this test's own Redis prefix)."""
+    monkeypatch.setattr(signin, "key_prefix", lambda: f"kitemark-test:{uuid.uuid4().hex}:")
+    made = [
+        await person_with_password(
+            f"{name}-{uuid.uuid4().hex[:8]}@assess.example",
+            Role.reviewer,
+            world.assessor_org,
+            PASSWORD,
+        )
+        for name in ("alma", "bert")
+    ]
+    return made[0], made[1]
+
+
+@pytest.fixture
+async def browsers(app: Litestar) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Two browsers, each with its own cookie jar."""
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://registry.test") as one,
+        httpx.AsyncClient(transport=transport, base_url="http://registry.test") as two,
+    ):
+        yield one, two
+
+
+def _clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    start = clock.now()
+
+    def move(seconds: int) -> None:
+        monkeypatch.setattr(clock, "now", lambda: start + seconds)
+
+    move(0)
+    return move
+
+
+async def _sign_in_resuming(
+    browser: httpx.AsyncClient, person: SignedUpPerson, sign_in_location: str
+) -> httpx.Response:
+    """Sign in on the page a redirect led to, as its form posts (``next`` and ``resume``)."""
+    page = await browser.get(sign_in_location)
+    assert page.status_code == 200, page.text
+    hidden = dict(_HIDDEN.findall(page.text))
+    response = await browser.post(
+        "/sign-in",
+        data={
+            **{name: unescape(value) for name, value in hidden.items()},
+            "email": person.email,
+            "password": person.password,
+            "_csrf_token": csrf_token_of(page.text),
+        },
+    )
+    assert response.status_code == 303, response.text
+    return response
+
+
+async def _first_criterion(browser: httpx.AsyncClient, review_id: str) -> tuple[str, str, str]:
+    page = await browser.get(f"/review/{review_id}")
+    assert page.status_code == 200, page.text
+    code = re.findall(r'name="result-([^"]+)" value=', page.text)[0]
+    return code.split(".")[0], code, page.text
+
+
+async def test_an_expired_section_save_is_kept_for_its_reviewer_once(
+    client: httpx.AsyncClient,
+    world: World,
+    builtin: None,
+    reviewers: tuple[SignedUpPerson, SignedUpPerson],
+    browsers: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alma, bert = reviewers
+    mine, theirs = browsers
+    move = _clock(monkeypatch)
+    await submitted_dossier(client, world.supplier_a)
+    await sign_in(mine, alma.email, PASSWORD)
+    review_id = await _claim(mine)
+    section, code, page = await _first_criterion(mine, review_id)
+    choice, _ = _choice(code, False)
+    typed = "Checked at source: the DPIA's sign-off & date match."
+
+    move(31 * 60)  # idle past REGISTRY_SESSION_IDLE while typing
+    posted = await mine.post(
+        f"/review/{review_id}/sections/{section}",
+        data={f"result-{code}": choice, f"rationale-{code}": typed, "_csrf_token": csrf_of(page)},
+    )
+    assert posted.status_code == 303, posted.text
+    location = posted.headers["location"]
+    found = re.fullmatch(
+        rf"/sign-in\?next=/review/{review_id}&resume=([A-Za-z0-9_-]{{43}})", location
+    )
+    assert found, location
+    shown = await mine.get(location)
+    assert "what you last sent was\nnot saved" in shown.text
+
+    # Someone else signing in with the key goes on to next, never sees it, and leaves it be.
+    other = await _sign_in_resuming(theirs, bert, location)
+    assert other.headers["location"].startswith("/sign-in/continue?resume=")
+    refused = await theirs.get(other.headers["location"])
+    assert refused.status_code == 303
+    assert refused.headers["location"] == f"/review/{review_id}"
+
+    signed_in_again = await _sign_in_resuming(mine, alma, location)
+    continue_url = signed_in_again.headers["location"]
+    interstitial = await mine.get(continue_url)
+    assert interstitial.status_code == 200, interstitial.text
+    assert "<title>Continue where you left off" in interstitial.text
+    listed = parse(interstitial.text).text("kept")
+    assert f"rationale-{code}" in listed
+    assert typed in listed
+    assert f'action="/review/{review_id}/sections/{section}"' in interstitial.text
+    assert f'href="/review/{review_id}">Discard' in interstitial.text
+    fields = {name: unescape(value) for name, value in _HIDDEN.findall(interstitial.text)}
+    assert fields == {f"result-{code}": choice, f"rationale-{code}": typed}
+
+    once = await mine.get(continue_url)
+    assert once.status_code == 303, "a stash is shown once"
+    assert "Continue where you left off" not in (await theirs.get(continue_url)).text
+
+    saved = await mine.post(
+        f"/review/{review_id}/sections/{section}",
+        data={**fields, "_csrf_token": csrf_of(interstitial.text)},
+    )
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"].endswith(f"?saved={section}#section-{section}")
+    review = await mine.get(f"/review/{review_id}")
+    assert "1 of" in parse(review.text).text("progress-count")
+    assert typed in unescape(review.text)
+
+
+async def test_an_expired_autosave_is_told_to_sign_in_not_redirected(
+    client: httpx.AsyncClient,
+    world: World,
+    builtin: None,
+    reviewers: tuple[SignedUpPerson, SignedUpPerson],
+    browsers: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alma, _ = reviewers
+    mine, _ = browsers
+    move = _clock(monkeypatch)
+    await submitted_dossier(client, world.supplier_a)
+    await sign_in(mine, alma.email, PASSWORD)
+    review_id = await _claim(mine)
+    _, code, page = await _first_criterion(mine, review_id)
+    choice, rationale = _choice(code, False)
+    move(31 * 60)
+    refused = await mine.post(
+        f"/review/{review_id}/scores/{code}",
+        data={"result": choice, "rationale": rationale},
+        headers={"Accept": "application/json", "X-CSRFToken": csrf_of(page)},
+    )
+    assert refused.status_code == 401, refused.text
+    assert refused.headers["www-authenticate"].startswith("Session")
+    assert refused.json() == {
+        "error": "Your session has ended. Sign in again.",
+        "sign_in": f"/sign-in?next=/review/{review_id}",
+    }
+
+
+async def test_a_form_posted_without_a_known_session_or_too_big_keeps_nothing(
+    client: httpx.AsyncClient,
+    world: World,
+    builtin: None,
+    reviewers: tuple[SignedUpPerson, SignedUpPerson],
+    browsers: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alma, _ = reviewers
+    mine, theirs = browsers
+    move = _clock(monkeypatch)
+    await submitted_dossier(client, world.supplier_a)
+    await sign_in(mine, alma.email, PASSWORD)
+    review_id = await _claim(mine)
+    section, code, page = await _first_criterion(mine, review_id)
+    choice, _ = _choice(code, False)
+    move(31 * 60)
+    too_big = await mine.post(
+        f"/review/{review_id}/sections/{section}",
+        data={
+            f"result-{code}": choice,
+            f"rationale-{code}": "x" * 70_000,
+            "_csrf_token": csrf_of(page),
+        },
+    )
+    assert too_big.headers["location"] == f"/sign-in?next=/review/{review_id}"
+    shown = await theirs.get("/sign-in")
+    nobody = await theirs.post(
+        f"/review/{review_id}/sections/{section}",
+        data={f"result-{code}": choice, "_csrf_token": csrf_token_of(shown.text)},
+    )
+    assert nobody.status_code == 303
+    assert nobody.headers["location"] == f"/sign-in?next=/review/{review_id}"

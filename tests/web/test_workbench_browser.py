@@ -366,3 +366,85 @@ async def test_review_moderate_and_certify_in_a_real_browser(
     )
     for name in ("review-queue", "review-page", "moderation"):
         assert (DOCS / f"{name}.png").stat().st_size > 1000
+
+
+def _open_a_review(bench: Workbench, email: str) -> None:
+    bench.sign_in(email)
+    bench.browser.open("/review")
+    bench.browser.find("form[action='/review/claim'] button").click()
+    bench.browser.wait(lambda d: "done=claimed" in d.current_url, "the review page")
+
+
+TYPED = "Checked at source: the sign-off page is dated."
+
+
+def _type_after_the_session_ended(bench: Workbench, email: str) -> None:
+    """The session has run out: the autosave says so; the section's Save keeps what was typed
+    through sign-in, and the page after it sends it."""
+    from selenium.webdriver.common.by import By
+
+    driver, base = bench.driver, bench.browser.base
+    review_path = driver.current_url.partition("?")[0].removeprefix(base)
+    first = driver.find_elements(By.CSS_SELECTOR, "[data-code]")[0]
+    label = first.find_element(By.CSS_SELECTOR, "label[for]")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", label)
+    label.click()
+    note = first.find_element(By.CSS_SELECTOR, ".saved")
+    bench.browser.wait(lambda _: "session has ended" in note.text, "the session message")
+    assert note.text == (
+        "Your session has ended, so this was not saved. Sign in again (your entries stay "
+        "on this page), then press Save."
+    )
+    link = note.find_element(By.TAG_NAME, "a")
+    assert link.get_attribute("href") == f"{base}/sign-in?next={review_path}"
+    assert link.get_attribute("target") == "_blank"
+    assert link.get_attribute("rel") == "noopener"
+    bench.axe("review page, session ended")
+
+    first.find_element(By.TAG_NAME, "textarea").send_keys(TYPED)
+    save = bench.browser.find("form[data-section] button[type=submit]")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", save)
+    save.click()
+    bench.browser.wait(lambda d: "resume=" in d.current_url, "the sign-in page")
+    sign_in_browser(driver, base, email, PASSWORD, keep_page=True)
+    bench.browser.wait(lambda d: "/sign-in/continue" in d.current_url, "the page to continue")
+    assert bench.browser.text("h1") == "Continue where you left off"
+    assert TYPED in bench.browser.text("#kept")
+    bench.axe("continue where you left off")
+    bench.browser.find("main form button[type=submit]").click()
+    bench.browser.wait(lambda d: "saved=" in d.current_url, "the review page, saved")
+    assert TYPED in driver.find_elements(By.CSS_SELECTOR, "[data-code] textarea")[0].get_attribute(
+        "value"
+    )
+
+
+async def test_a_session_ending_while_typing_in_a_real_browser(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    from registry.tables import WebSession
+    from tests.web.test_browser import Browser, _driver
+
+    await publish(SYSTEM, builtin_document())
+    await submitted_dossier(client, world.supplier_a, name="Triage Helper")
+    reviewer = await person_with_password(
+        "rosa@assess.example", Role.reviewer, world.assessor_org, PASSWORD
+    )
+    with tempfile.TemporaryDirectory(prefix="mkr-workbench-") as scratch:
+        profile = Path(scratch) / "chromium-profile"
+        profile.mkdir()
+        async with live_server() as server:
+            driver = await asyncio.to_thread(_driver, str(profile))
+            try:
+                bench = Workbench(Browser(driver, server.base))
+                await asyncio.wait_for(
+                    asyncio.to_thread(_open_a_review, bench, reviewer.email), timeout=120
+                )
+                # Idle too long: the session's row says it ran out (the server is another
+                # process, so its clock cannot be moved).
+                await WebSession.update({WebSession.expires_at: clock.now() - 1}, force=True)
+                await asyncio.wait_for(
+                    asyncio.to_thread(_type_after_the_session_ended, bench, reviewer.email),
+                    timeout=120,
+                )
+            finally:
+                await asyncio.to_thread(driver.quit)

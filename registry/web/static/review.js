@@ -16,6 +16,21 @@
       }
     );
   }
+  // The session ended: nothing was saved, and what is typed stays on this page meanwhile.
+  function signInAgain(note, url) {
+    var link = document.createElement("a");
+    link.href = typeof url === "string" && url.charAt(0) === "/" && url.charAt(1) !== "/"
+      ? url : "/sign-in";
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.textContent = "Sign in again";
+    note.textContent = "Your session has ended, so this was not saved. ";
+    note.appendChild(link);
+    note.appendChild(document.createTextNode(
+      " (your entries stay on this page), then press Save."
+    ));
+    note.classList.add("saved--error");
+  }
   function save(form, criterion) {
     var code = criterion.getAttribute("data-code");
     var picked = criterion.querySelector("input[type=radio]:checked");
@@ -26,18 +41,22 @@
     body.set("rationale", criterion.querySelector("textarea").value);
     var token = form.querySelector("input[name=_csrf_token]");
     if (token) { body.set("_csrf_token", token.value); }
+    var headers = { "Accept": "application/json" };
+    if (token) { headers["X-CSRFToken"] = token.value; }
     note.textContent = "Saving…";
     note.classList.remove("saved--error");
     fetch(form.getAttribute("data-autosave") + encodeURIComponent(code), {
       method: "POST",
       credentials: "same-origin",
-      headers: token ? { "X-CSRFToken": token.value } : {},
+      headers: headers,
       body: body
     }).then(function (response) {
-      return response.json().then(function (answer) { return [response.ok, answer]; });
+      return response.json().then(function (answer) { return [response.status, answer]; });
     }).then(function (pair) {
       var answer = pair[1];
-      if (pair[0]) {
+      if (pair[0] === 401) {
+        signInAgain(note, answer.sign_in);
+      } else if (pair[0] >= 200 && pair[0] < 300) {
         note.textContent = "Saved: " + answer.result + ".";
         criterion.setAttribute("data-scored", "1");
         recount(form);
