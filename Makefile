@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 # or with passwordless sudo; otherwise the exact apt-get command is printed and make stops.
 syslibs:
 	@bash .ci/install-system-packages
+	@bash .ci/start-redis
 
 run: $(STAMP) syslibs
 	$(BIN)/registry db upgrade
