@@ -22,6 +22,10 @@ PUBLIC_PREFIXES = (
     "/.well-known",
     "/v",
     "/directory",
+    # Pages anyone may post to: the per-address limit bounds what a password-guesser costs
+    # (every attempt, throttled or not, is an audit event).
+    "/sign-in",
+    "/invitations",
 )
 
 

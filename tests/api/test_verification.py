@@ -237,6 +237,11 @@ async def test_public_endpoints_are_rate_limited_per_client(db: None) -> None:
         spoofed = await http.get("/v1/criteria-sets", headers={"X-Forwarded-For": "198.51.100.1"})
         assert spoofed.status_code == 429, "X-Forwarded-For from an untrusted peer is ignored"
         assert (await http.get("/health")).status_code == 200, "liveness is not limited"
+    # The sign-in page too: what a password-guesser from one address costs is bounded.
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 1234))
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as http:
+        statuses = [(await http.get("/sign-in")).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
     exempt = msgspec.structs.replace(settings, rate_limit_exempt=("203.0.113.0/24",))
     transport = httpx.ASGITransport(app=create_app(exempt), client=("203.0.113.7", 1234))
     async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as http:
