@@ -81,6 +81,29 @@ def check_id(text: str) -> tuple[Check, str | None]:
     return Check(CheckName.id_format, Outcome.passed, f"{display} is well-formed."), display
 
 
+def check_statement_id(
+    token: str, verified: VerifiedStatement | None, found_id: str | None
+) -> tuple[Check, str | None]:
+    """Check 1 for a statement: the ID it claims (and the verify URL's, which must agree).
+
+    A statement that does not verify still names what it pretends to be: for words and the
+    look-up only (check 6 then finds the registry never issued this statement for that ID).
+    """
+    claimed = verified.claims["cid"] if verified else claims_rules.unverified_certificate_id(token)
+    if not claimed and not found_id:
+        return Check(
+            CheckName.id_format, Outcome.failed, "The statement names no certificate ID."
+        ), None
+    id_check, display = check_id(claimed or found_id or "")
+    if found_id and display and check_id(found_id)[1] != display:
+        id_check = Check(
+            CheckName.id_format,
+            Outcome.failed,
+            f"The URL names {found_id}, but the statement is for {display}.",
+        )
+    return id_check, display
+
+
 def check_signature(token: str, trust: Trust) -> tuple[Check, VerifiedStatement | None]:
     """Check 2 (statement): the JWS verifies under a key of the trust material."""
     try:
@@ -421,22 +444,7 @@ async def verify_statement_text(text: str) -> VerificationOut:
         return await verify_id(found_id or "")
     trust = await online_trust()
     signature, verified = check_signature(token, trust)
-    # A statement that does not verify still names what it pretends to be: words and look-up
-    # only (check 6 then finds the registry never issued this statement for that ID).
-    claimed = verified.claims["cid"] if verified else claims_rules.unverified_certificate_id(token)
-    if claimed or found_id:
-        id_check, display = check_id(claimed or found_id or "")
-    else:
-        id_check = Check(
-            CheckName.id_format, Outcome.failed, "The statement names no certificate ID."
-        )
-        display = None
-    if found_id and display and check_id(found_id)[1] != display:
-        id_check = Check(
-            CheckName.id_format,
-            Outcome.failed,
-            f"The URL names {found_id}, but the statement is for {display}.",
-        )
+    id_check, display = check_statement_id(token, verified, found_id)
     record = await _record(display) if display else None
     checks = [
         id_check,
@@ -652,20 +660,7 @@ async def verify_offline(text_or_pdf: str | bytes, bundle: Bundle, max_age: int)
             checks, record=None, mode="offline", trust_age=clock.now() - bundle.fetched_at
         )
     signature, verified = check_signature(token, trust)
-    claimed = verified.claims["cid"] if verified else claims_rules.unverified_certificate_id(token)
-    if claimed or found_id:
-        id_check, display = check_id(claimed or found_id or "")
-    else:
-        id_check = Check(
-            CheckName.id_format, Outcome.failed, "The statement names no certificate ID."
-        )
-        display = None
-    if verified and found_id and check_id(found_id)[1] != display:
-        id_check = Check(
-            CheckName.id_format,
-            Outcome.failed,
-            f"The URL names {found_id}, but the statement is for {display}.",
-        )
+    id_check, display = check_statement_id(token, verified, found_id)
     issued_at = int(verified.claims["iat"]) if verified else None
     checks = [id_check]
     if report is not None:
