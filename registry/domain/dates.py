@@ -9,7 +9,7 @@ writes as RFC 3339 ``2025-03-03T14:05:09Z``; signed and hashed documents keep in
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import overload
 
 DAY = 86_400
@@ -69,3 +69,16 @@ def long_date(value: date | int) -> str:
 def moment(seconds: int) -> str:
     """``2025-03-03 14:05 UTC``: a point in time, to the minute."""
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def working_days(start: date, end: date) -> int:
+    """Mondays to Fridays after ``start`` up to and including ``end`` (0 when end <= start)."""
+    if end <= start:
+        return 0
+    days = (end - start).days
+    weeks, rest = divmod(days, 7)
+    count = weeks * 5
+    for offset in range(1, rest + 1):
+        if (start + timedelta(days=weeks * 7 + offset)).weekday() < 5:
+            count += 1
+    return count

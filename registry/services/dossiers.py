@@ -21,7 +21,7 @@ from registry.domain.audit_chain import AuditTag
 from registry.domain.canonical import canonical_digest, canonical_json
 from registry.domain.criteria import applicable_criteria, applies, find_criterion, validate_answer
 from registry.domain.criteria_document import CriteriaSetDocument, Criterion, ProductProfile
-from registry.domain.dates import as_datetime, calendar_date
+from registry.domain.dates import as_date, as_datetime, calendar_date
 from registry.domain.dossier import EvidenceFact, RevisionAction, RevisionStatus
 from registry.domain.identity import Principal
 from registry.errors import (
@@ -450,7 +450,7 @@ async def _state(loaded: Loaded) -> tuple[list[Criterion], dict[str, object], li
 
 
 def _today() -> dt.date:
-    return dt.datetime.fromtimestamp(clock.now(), tz=dt.UTC).date()
+    return as_date(clock.now())
 
 
 async def _completeness(loaded: Loaded) -> CompletenessOut:

@@ -31,6 +31,7 @@ from registry.domain import decision as rule
 from registry.domain.certificate_id import MistypedCertificateId, normalise_certificate_id
 from registry.domain.criteria import applicable_criteria
 from registry.domain.criteria_document import CriteriaSetDocument, Criterion
+from registry.domain.dates import as_date, working_days
 from registry.domain.dossier import RevisionStatus
 from registry.domain.identity import Principal, Role
 from registry.domain.issuance import IssuanceState
@@ -65,19 +66,6 @@ _INLINE = frozenset({"application/pdf", "image/png", "image/jpeg", "text/plain"}
 
 
 # --- wording and small pure helpers ------------------------------------------------------------
-
-
-def working_days(start: dt.date, end: dt.date) -> int:
-    """Mondays to Fridays after ``start`` up to and including ``end`` (0 when end <= start)."""
-    if end <= start:
-        return 0
-    days = (end - start).days
-    weeks, rest = divmod(days, 7)
-    count = weeks * 5
-    for offset in range(1, rest + 1):
-        if (start + dt.timedelta(days=weeks * 7 + offset)).weekday() < 5:
-            count += 1
-    return count
 
 
 def duration_words(seconds: int) -> str:
@@ -284,7 +272,7 @@ async def queue_page(
 ) -> Template:
     """Items waiting for review, oldest first, with their age against the target."""
     target = get_settings().review_target_working_days
-    today = dt.datetime.fromtimestamp(clock.now(), dt.UTC).date()
+    today = as_date(clock.now())
     waiting = await queue.waiting(principal)
     rows = []
     for item in waiting.items:

@@ -15,11 +15,12 @@ import pytest
 from litestar import Litestar
 
 from registry import clock
+from registry.domain.dates import working_days
 from registry.domain.identity import Role
 from registry.services import signin
 from registry.services.audit import SYSTEM
 from registry.services.criteria import builtin_document, publish
-from registry.web.review_pages import outcome_message, working_days
+from registry.web.review_pages import outcome_message
 from tests import review_flow
 from tests.people import SignedUpPerson, csrf_token_of, person_with_password, sign_in
 from tests.review_flow import criteria_by_code
