@@ -23,7 +23,10 @@ def requires(*roles: Role) -> Guard:
     """A guard admitting a valid token whose user holds one of ``roles`` (any role if none)."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal = await identity.authenticate(connection.headers.get("authorization"))
+        # The idempotency middleware may have authenticated this request already.
+        principal = connection.state.get("principal") or await identity.authenticate(
+            connection.headers.get("authorization")
+        )
         if roles and not principal.has_role(*roles):
             wanted = " or ".join(role.value for role in roles)
             raise Forbidden(

@@ -84,7 +84,9 @@ class IdempotencyMiddleware(ASGIMiddleware):
             return
         # Only a live credential gets a replay: a revoked token must not read, say, the secret
         # of a token it created before it was revoked.
-        await identity.authenticate(credential)
+        # Kept in the request's state: the route's guard then reuses it instead of looking the
+        # token up a second time.
+        scope.setdefault("state", {})["principal"] = await identity.authenticate(credential)
         if problem := rules.key_problem(raw_key):
             raise ClientException(detail=problem)
         request = _BufferedRequest(receive)

@@ -468,3 +468,26 @@ async def test_a_recorded_response_round_trips_byte_for_byte(db: None) -> None:
     assert recorded == idempotency.Recorded(
         status=201, headers=[("content-type", "application/pdf"), ("etag", '"x"')], body=body
     )
+
+
+async def test_a_keyed_request_looks_its_token_up_once(
+    client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The middleware authenticates before any replay; the route's guard reuses that answer.
+    from registry.services import identity
+
+    calls: list[str | None] = []
+    real = identity.authenticate
+
+    async def counted(authorization: str | None) -> Any:
+        calls.append(authorization)
+        return await real(authorization)
+
+    monkeypatch.setattr(identity, "authenticate", counted)
+    created = await client.post(
+        "/v1/organisations",
+        json={"name": f"Once {uuid.uuid4().hex[:8]}", "kind": "supplier"},
+        headers={**world.admin.headers, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert created.status_code == 201, created.text
+    assert len(calls) == 1, calls
