@@ -19,7 +19,7 @@ import msgspec
 from piccolo.query import Select
 
 from registry import clock
-from registry.db import is_postgres, is_unique_violation, write_transaction
+from registry.db import elected, is_postgres, is_unique_violation, write_transaction
 from registry.domain.audit_chain import AuditTag
 from registry.domain.dates import as_datetime
 from registry.domain.decision import Recommendation
@@ -27,7 +27,7 @@ from registry.domain.dossier import RevisionAction, RevisionStatus, transition
 from registry.domain.identity import Principal
 from registry.domain.review import LEASE_SECONDS, SlotState, SlotStatus, require_live_claim
 from registry.errors import Conflict, NotFound
-from registry.records import Record, ReviewSlotRecord, as_record, fetch, fetch_one
+from registry.records import Record, ReviewSlotRecord, fetch, fetch_one
 from registry.services import access, audit
 from registry.services.audit import Actor
 from registry.tables import Dossier, ReviewScore, ReviewSlot, Revision
@@ -50,10 +50,6 @@ class _Expiring(Record, frozen=True):
     id: uuid.UUID
     reviewer: uuid.UUID | None
     revision: uuid.UUID
-
-
-class _Won(Record, frozen=True):
-    won: bool
 
 
 class _RevisionStatus(Record, frozen=True):
@@ -152,14 +148,11 @@ async def _reopen(slot_id: uuid.UUID) -> None:
 
 async def sweep_expired_leases() -> int:
     """Periodic task body: one process at a time (advisory lock on PostgreSQL) expires leases."""
-    async with write_transaction():
-        if is_postgres():
-            rows = await ReviewSlot.raw(
-                "SELECT pg_try_advisory_xact_lock({}) AS won", LEASE_SWEEP_LOCK
-            )
-            if not rows or not as_record(rows[0], _Won).won:
-                return 0
-        return await expire_leases(clock.now())
+    async with elected(LEASE_SWEEP_LOCK) as won:
+        if not won:
+            return 0
+        async with write_transaction():
+            return await expire_leases(clock.now())
 
 
 async def claim_next(principal: Principal) -> SlotRecord | None:
